@@ -1,0 +1,33 @@
+# The two commands a fresh machine needs: `make run` (app on the sample record) and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+STORE ?= .exhibitqa
+EXHIBITS ?= data/exhibits
+
+.PHONY: run test index lint clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade "pip>=24"
+
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	touch $(STAMP)
+
+# A no-op when the index is current (the manifest records source hashes and settings).
+index: $(STAMP)
+	$(BIN)/exhibitqa index $(EXHIBITS) --store $(STORE)
+
+run: index
+	EXHIBITQA_STORE=$(STORE) $(BIN)/python app.py
+
+test: index
+	EXHIBITQA_SEED_STORE=$(STORE) $(BIN)/python -m pytest -q
+
+lint: $(STAMP)
+	$(BIN)/ruff check . && $(BIN)/ruff format --check . && $(BIN)/mypy qa index eval app.py
+
+clean:
+	rm -rf $(VENV) $(STORE) .pytest_cache .mypy_cache .ruff_cache

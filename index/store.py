@@ -1,0 +1,302 @@
+"""The index store: a directory of plain files with fixed names.
+
+    manifest.json     what was indexed, with which settings and model, and the counts
+    paragraphs.jsonl  one paragraph per line: exhibit, paragraph, text, lang, offsets, title
+    chroma/           persistent Chroma collection ``exhibitqa``: one entry per paragraph window
+    bm25/             bm25s index of whole paragraphs (llama-index-retrievers-bm25 layout)
+
+A build writes a sibling temporary directory and swaps it in only when complete, so a failed or
+interrupted build leaves the previous index serving.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import time
+import uuid
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from index.embed import get_embedder, windows
+from index.sources import SourceFile, find_sources, read_record
+from qa.errors import IndexStaleError, SourceError, no_index
+from qa.settings import Settings
+from qa.types import Exhibit, Paragraph
+
+FORMAT = 1
+# Bump when segmentation changes paragraph boundaries: stored paragraph numbers would move.
+SEGMENTER_VERSION = 1
+COLLECTION = "exhibitqa"
+# One token per Chinese character (bm25s would otherwise take a whole run of Chinese as one
+# token, so Chinese queries never match), words of 2+ characters otherwise.
+BM25_TOKEN_PATTERN = r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]|\b\w\w+\b"
+EMBED_BATCH = 32
+
+Progress = Callable[[int, int], None]
+
+
+def chroma_client(path: Path) -> Any:
+    import chromadb
+    from chromadb.config import Settings as ChromaSettings
+
+    return chromadb.PersistentClient(
+        path=str(path), settings=ChromaSettings(anonymized_telemetry=False, allow_reset=False)
+    )
+
+
+def paragraph_node(p: Paragraph) -> Any:
+    """The LlamaIndex node of a whole paragraph (BM25 corpus and fused results)."""
+    from llama_index.core.schema import TextNode
+
+    meta = {"exhibit": p.exhibit, "paragraph": p.number, "lang": p.lang}
+    return TextNode(
+        id_=p.key,
+        text=p.text,
+        metadata=meta,
+        excluded_embed_metadata_keys=list(meta),
+        excluded_llm_metadata_keys=list(meta),
+    )
+
+
+def _sha(text: str) -> str:
+    return hashlib.sha1(text.encode("utf-8")).hexdigest()
+
+
+@dataclass
+class BuildReport:
+    """What a build did, for the CLI summary."""
+
+    store: Path
+    exhibits: int = 0
+    paragraphs: int = 0
+    vectors: int = 0
+    reused_vectors: int = 0
+    seconds: float = 0.0
+    rebuilt: bool = True
+    reason: str = ""
+    warnings: list[str] = field(default_factory=list)
+    per_exhibit: dict[int, int] = field(default_factory=dict)
+
+
+def read_manifest(store: Path) -> dict[str, Any] | None:
+    try:
+        return dict(json.loads((store / "manifest.json").read_text(encoding="utf-8")))
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError):
+        return None
+
+
+def stale_reason(store: Path, sources: list[SourceFile], settings: Settings) -> str | None:
+    """Why the store must be rebuilt for these sources and settings, or None if it is current."""
+    m = read_manifest(store)
+    if m is None:
+        return "no index yet"
+    if m.get("format") != FORMAT or m.get("segmenter_version") != SEGMENTER_VERSION:
+        return "index format changed"
+    if m.get("index_settings") != settings.index_fingerprint():
+        return "embedding model or window settings changed"
+    have = {s["path"]: s["sha256"] for s in m.get("sources", [])}
+    want = {str(s.path.resolve()): s.sha256 for s in sources}
+    if have != want:
+        return "exhibit files changed"
+    return None
+
+
+def _old_vectors(store: Path, model: str) -> dict[str, list[float]]:
+    """Vectors of the current store keyed by window-text hash, so unchanged text is not re-embedded."""
+    m = read_manifest(store)
+    if m is None or m.get("index_settings", {}).get("embedding_model") != model:
+        return {}
+    try:
+        client = chroma_client(store / "chroma")
+        try:
+            got = client.get_collection(COLLECTION).get(include=["embeddings", "metadatas"])
+        finally:
+            client.close()
+    except Exception:  # a damaged old store only costs us the reuse
+        return {}
+    return {
+        str(meta["sha"]): list(map(float, emb))
+        for meta, emb in zip(got["metadatas"] or [], got["embeddings"] if got["embeddings"] is not None else [])
+        if meta and "sha" in meta
+    }
+
+
+def build(
+    paths: Iterable[Path],
+    settings: Settings,
+    *,
+    rebuild: bool = False,
+    progress: Progress | None = None,
+    reuse_from: Iterable[Path] = (),
+) -> BuildReport:
+    """Index the exhibits under ``paths`` into ``settings.store`` unless it is already current.
+
+    Vectors of unchanged text are taken from the current store (and from ``reuse_from`` stores)
+    instead of being embedded again.
+    """
+    t0 = time.perf_counter()
+    store = Path(settings.store)
+    sources, warnings = find_sources(list(paths))
+    reason = "--rebuild asked" if rebuild else stale_reason(store, sources, settings)
+    report = BuildReport(store=store, warnings=warnings, reason=reason or "")
+    if reason is None:
+        m = read_manifest(store) or {}
+        report.rebuilt = False
+        report.exhibits = m["counts"]["exhibits"]
+        report.paragraphs = m["counts"]["paragraphs"]
+        report.vectors = m["counts"]["vectors"]
+        report.per_exhibit = {e["number"]: e["paragraphs"] for e in m["exhibits"]}
+        report.seconds = time.perf_counter() - t0
+        return report
+
+    record = read_record(sources)
+    paragraphs = [p for _, ps in record for p in ps]
+    if not paragraphs:
+        raise SourceError("The exhibit files hold no paragraphs of text. Check that they are not empty.")
+
+    tmp = store.parent / f".{store.name}.building-{uuid.uuid4().hex[:8]}"
+    tmp.mkdir(parents=True)
+    try:
+        _write_paragraphs(tmp, paragraphs)
+        _write_bm25(tmp, paragraphs)
+        donors = [store, *map(Path, reuse_from)]
+        report.vectors, report.reused_vectors = _write_chroma(tmp, paragraphs, donors, settings, progress)
+        report.seconds = time.perf_counter() - t0
+        _write_manifest(tmp, record, sources, settings, report)
+        _swap_in(tmp, store)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    report.exhibits = len(record)
+    report.paragraphs = len(paragraphs)
+    report.per_exhibit = {e.number: len(ps) for e, ps in record}
+    return report
+
+
+def _write_paragraphs(tmp: Path, paragraphs: list[Paragraph]) -> None:
+    with (tmp / "paragraphs.jsonl").open("w", encoding="utf-8") as f:
+        for p in paragraphs:
+            f.write(json.dumps(p.to_json(), ensure_ascii=False) + "\n")
+
+
+def _write_chroma(
+    tmp: Path, paragraphs: list[Paragraph], donors: list[Path], settings: Settings, progress: Progress | None
+) -> tuple[int, int]:
+    from llama_index.core.schema import TextNode
+    from llama_index.vector_stores.chroma import ChromaVectorStore
+
+    nodes = []
+    for p in paragraphs:
+        for w, text in enumerate(windows(p.text, settings.window_words, settings.window_overlap_words)):
+            meta = {
+                "exhibit": p.exhibit,
+                "paragraph": p.number,
+                "lang": p.lang,
+                "window": w,
+                "sha": _sha(settings.embedding_model + "\0" + text),
+            }
+            nodes.append(TextNode(id_=p.key if w == 0 else f"{p.key}-w{w}", text=text, metadata=meta))
+
+    cache: dict[str, list[float]] = {}
+    for donor in donors:
+        cache.update(_old_vectors(donor, settings.embedding_model))
+    todo = [n for n in nodes if n.metadata["sha"] not in cache]
+    for n in nodes:
+        if n.metadata["sha"] in cache:
+            n.embedding = cache[n.metadata["sha"]]
+    embedder = get_embedder(settings.embedding_model) if todo else None
+    for i in range(0, len(todo), EMBED_BATCH):
+        batch = todo[i : i + EMBED_BATCH]
+        assert embedder is not None
+        vectors = embedder.get_text_embedding_batch([n.text for n in batch])
+        for n, v in zip(batch, vectors):
+            n.embedding = v
+        if progress:
+            progress(min(i + EMBED_BATCH, len(todo)), len(todo))
+
+    client = chroma_client(tmp / "chroma")
+    try:
+        collection = client.create_collection(
+            COLLECTION, configuration={"hnsw": {"space": "cosine"}}, embedding_function=None
+        )
+        ChromaVectorStore(chroma_collection=collection).add(nodes)
+    finally:
+        client.close()
+    return len(nodes), len(nodes) - len(todo)
+
+
+def _write_bm25(tmp: Path, paragraphs: list[Paragraph]) -> None:
+    from llama_index.retrievers.bm25 import BM25Retriever
+
+    retriever = BM25Retriever.from_defaults(
+        nodes=[paragraph_node(p) for p in paragraphs],
+        similarity_top_k=min(10, len(paragraphs)),
+        token_pattern=BM25_TOKEN_PATTERN,
+    )
+    retriever.persist(str(tmp / "bm25"))
+
+
+def _write_manifest(
+    tmp: Path,
+    record: list[tuple[Exhibit, list[Paragraph]]],
+    sources: list[SourceFile],
+    settings: Settings,
+    report: BuildReport,
+) -> None:
+    manifest = {
+        "format": FORMAT,
+        "segmenter_version": SEGMENTER_VERSION,
+        "built_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "index_settings": settings.index_fingerprint(),
+        "embedding_model": settings.embedding_model,
+        "sources": [{"path": str(s.path.resolve()), "sha256": s.sha256} for s in sources],
+        "exhibits": [
+            {"number": e.number, "title": e.title, "source": e.source, "paragraphs": len(ps)}
+            for e, ps in record
+        ],
+        "counts": {
+            "exhibits": len(record),
+            "paragraphs": sum(len(ps) for _, ps in record),
+            "vectors": report.vectors,
+        },
+        "build_seconds": round(report.seconds, 2),
+    }
+    (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2, ensure_ascii=False), encoding="utf-8")
+
+
+def _swap_in(tmp: Path, store: Path) -> None:
+    """Replace ``store`` by the finished ``tmp``; the old one is removed only after the swap."""
+    old = store.parent / f".{store.name}.old-{uuid.uuid4().hex[:8]}"
+    if store.exists():
+        store.rename(old)
+    tmp.rename(store)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def load_paragraphs(store: Path) -> list[Paragraph]:
+    """All paragraphs of the store, in exhibit and paragraph order."""
+    path = Path(store) / "paragraphs.jsonl"
+    if read_manifest(Path(store)) is None or not path.exists():
+        raise no_index(str(store))
+    with path.open(encoding="utf-8") as f:
+        return [Paragraph.from_json(json.loads(line)) for line in f if line.strip()]
+
+
+def check_current(store: Path, settings: Settings) -> dict[str, Any]:
+    """The manifest, or an error if the store was built with other index settings."""
+    m = read_manifest(store)
+    if m is None:
+        raise no_index(str(store))
+    if m.get("index_settings") != settings.index_fingerprint() or m.get("format") != FORMAT:
+        raise IndexStaleError(
+            f"The index in {store} was built with {m.get('index_settings')}, but the settings now ask "
+            f"for {settings.index_fingerprint()}. Rebuild it: `exhibitqa index --rebuild --store {store}`."
+        )
+    return m

@@ -1,0 +1,96 @@
+"""``ask``: question in, verified and cited Answer out. Loads each store once per process."""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+
+from qa.answerers import REFUSAL, get_answerer
+from qa.cites import remove_cites, verify
+from qa.retrieve import Retriever
+from qa.settings import Settings
+from qa.text import exhibits_named
+from qa.types import Answer
+
+_RETRIEVERS: dict[tuple[str, str], Retriever] = {}
+_LOCK = threading.Lock()
+
+
+def get_retriever(settings: Settings) -> Retriever:
+    """The retriever for ``settings.store``, opened on first use and kept for the process."""
+    key = (str(Path(settings.store).resolve()), settings.hash())
+    with _LOCK:
+        if key not in _RETRIEVERS:
+            _RETRIEVERS[key] = Retriever(settings)
+        return _RETRIEVERS[key]
+
+
+def reset() -> None:
+    """Forget loaded stores (after a rebuild, or to switch records in a notebook)."""
+    with _LOCK:
+        for r in _RETRIEVERS.values():
+            r.close()
+        _RETRIEVERS.clear()
+
+
+def ask(
+    question: str,
+    *,
+    exhibits: list[int] | None = None,
+    k: int | None = None,
+    mode: str | None = None,
+    settings: Settings | None = None,
+) -> Answer:
+    """Answer ``question`` from the record, citing ``[Ex. N ¶ P]`` with verified quotes.
+
+    ``exhibits`` restricts the search; when it is not given, exhibits the question names
+    ("In Exhibit 64, ...") restrict it instead, if the record has them.
+    """
+    settings = settings or Settings()
+    if mode is not None or k is not None:
+        settings = settings.model_copy(update={k_: v for k_, v in (("mode", mode), ("k", k)) if v is not None})
+    question = question.strip()
+    timings: dict[str, float] = {}
+    t0 = time.perf_counter()
+    retriever = get_retriever(settings)
+    answerer = get_answerer(settings)
+    timings["load"] = (time.perf_counter() - t0) * 1000
+    notes: list[str] = []
+    if not question:
+        return Answer(question, "Ask a question about the exhibits.", (), (), True, answerer.name, settings.hash(), timings)
+    if not exhibits:
+        implied = [n for n in exhibits_named(question) if n in retriever.exhibits]
+        if implied:
+            exhibits = implied
+            notes.append("searched only Exhibit " + ", ".join(map(str, implied)) + ", which the question names")
+
+    t1 = time.perf_counter()
+    passages = retriever.search(question, exhibits=exhibits, k=settings.k)
+    timings["retrieve"] = (time.perf_counter() - t1) * 1000
+
+    t2 = time.perf_counter()
+    draft = answerer.answer(question, passages, retriever)
+    timings["answer"] = (time.perf_counter() - t2) * 1000
+
+    retrieved = {(p.paragraph.exhibit, p.paragraph.number): p.paragraph for p in passages}
+    kept, dropped = verify(draft.citations, retrieved)
+    notes.extend(draft.notes)
+    notes.extend(f"dropped {c.render()}: {why}" for c, why in dropped)
+    refused = draft.refused
+    text = remove_cites(draft.text, [(c.exhibit, c.paragraph) for c, _ in dropped])
+    if not refused and not kept:
+        # Every cite failed verification: an uncited answer must not reach the user.
+        text, refused = REFUSAL, True
+    timings["total"] = (time.perf_counter() - t0) * 1000
+    return Answer(
+        question=question,
+        text=text,
+        citations=tuple(kept),
+        passages=tuple(passages),
+        refused=refused,
+        mode=answerer.name,
+        settings_hash=settings.hash(),
+        timings_ms=timings,
+        notes=tuple(notes),
+    )

@@ -1,0 +1,144 @@
+"""The ``exhibitqa`` command: index, ask, show, exhibits."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from qa.errors import ExhibitQAError, UnknownParagraphError
+from qa.settings import Settings
+
+DEFAULT_SOURCES = [Path("data/exhibits")]
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    update = {}
+    if getattr(args, "store", None):
+        update["store"] = Path(args.store)
+    if getattr(args, "mode", None):
+        update["mode"] = args.mode
+    if getattr(args, "k", None):
+        update["k"] = args.k
+    return Settings(**update)  # type: ignore[arg-type]
+
+
+def cmd_index(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from index.store import build
+
+    settings = _settings(args)
+    bar: tqdm | None = None
+
+    def progress(done: int, total: int) -> None:
+        nonlocal bar
+        if bar is None:
+            bar = tqdm(total=total, desc="embedding", unit="window", file=sys.stderr)
+        bar.update(done - bar.n)
+
+    paths = [Path(p) for p in args.paths] or DEFAULT_SOURCES
+    report = build(paths, settings, rebuild=args.rebuild, progress=progress)
+    if bar is not None:
+        bar.close()
+    for w in report.warnings:
+        print(f"warning: {w}", file=sys.stderr)
+    if report.rebuilt:
+        print(
+            f"Indexed {report.exhibits} exhibits, {report.paragraphs} paragraphs "
+            f"({report.vectors} vectors, {report.reused_vectors} reused) in {report.seconds:.1f} s "
+            f"into {report.store} [{report.reason}]."
+        )
+    else:
+        print(f"Index in {report.store} is up to date: {report.exhibits} exhibits, {report.paragraphs} paragraphs.")
+    return 0
+
+
+def cmd_exhibits(args: argparse.Namespace) -> int:
+    from index.store import check_current
+
+    manifest = check_current(_settings(args).store, _settings(args))
+    print(f"{'Ex.':>5}  {'¶s':>5}  title")
+    for e in manifest["exhibits"]:
+        print(f"{e['number']:>5}  {e['paragraphs']:>5}  {e['title']}")
+    return 0
+
+
+def cmd_show(args: argparse.Namespace) -> int:
+    from index.store import load_paragraphs
+    from qa.cites import render
+
+    paras = {(p.exhibit, p.number): p for p in load_paragraphs(_settings(args).store)}
+    p = paras.get((args.exhibit, args.paragraph))
+    if p is None:
+        last = max((n for e, n in paras if e == args.exhibit), default=0)
+        hint = f"Exhibit {args.exhibit} has paragraphs 1-{last}." if last else f"There is no Exhibit {args.exhibit}."
+        raise UnknownParagraphError(f"No paragraph {render(args.exhibit, args.paragraph)}. {hint}")
+    print(f"{render(p.exhibit, p.number)} {p.title}")
+    print(f"(lang {p.lang}, characters {p.start}-{p.end} of the source)\n")
+    print(p.text)
+    return 0
+
+
+def cmd_ask(args: argparse.Namespace) -> int:
+    from qa.api import ask
+
+    answer = ask(args.question, exhibits=args.exhibit or None, settings=_settings(args))
+    if args.json:
+        print(json.dumps(answer.to_json(), ensure_ascii=False, indent=2))
+        return 0
+    print(answer.text)
+    for c in answer.citations:
+        print(f"  {c.render()} \u201c{c.quote}\u201d")
+    for n in answer.notes:
+        print(f"  note: {n}")
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    ap = argparse.ArgumentParser(prog="exhibitqa", description="Ask a record of exhibits; answers carry pin cites.")
+    ap.add_argument("--store", help="index directory (default .exhibitqa, or EXHIBITQA_STORE)")
+    sub = ap.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("index", help="build or update the index")
+    p.add_argument("paths", nargs="*", help="exhibit files or folders (default data/exhibits)")
+    p.add_argument("--store", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
+    p.add_argument("--rebuild", action="store_true", help="rebuild even if the index is current")
+    p.set_defaults(fn=cmd_index)
+
+    p = sub.add_parser("ask", help="answer a question with pin cites")
+    p.add_argument("question")
+    p.add_argument("--exhibit", type=int, action="append", help="search only this exhibit (repeatable)")
+    p.add_argument("--mode", help="answerer (default extractive)")
+    p.add_argument("-k", type=int, help="passages to retrieve")
+    p.add_argument("--json", action="store_true", help="print the answer as JSON")
+    p.add_argument("--store", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
+    p.set_defaults(fn=cmd_ask)
+
+    p = sub.add_parser("show", help="print one paragraph, e.g. `show 61 12`")
+    p.add_argument("exhibit", type=int)
+    p.add_argument("paragraph", type=int)
+    p.add_argument("--store", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
+    p.set_defaults(fn=cmd_show)
+
+    p = sub.add_parser("exhibits", help="list exhibits with titles and paragraph counts")
+    p.add_argument("--store", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
+    p.set_defaults(fn=cmd_exhibits)
+    return ap
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        return int(args.fn(args))
+    except ExhibitQAError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted; the previous index (if any) is unchanged", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

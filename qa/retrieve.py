@@ -1,0 +1,146 @@
+"""Hybrid retrieval: dense (Chroma through LlamaIndex) and BM25, fused by reciprocal rank."""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+from llama_index.core import VectorStoreIndex
+from llama_index.core.base.base_retriever import BaseRetriever
+from llama_index.core.llms import MockLLM
+from llama_index.core.retrievers import QueryFusionRetriever
+from llama_index.core.schema import NodeWithScore, QueryBundle
+from llama_index.core.vector_stores import FilterOperator, MetadataFilter, MetadataFilters
+
+from index.embed import get_embedder
+from index.store import BM25_TOKEN_PATTERN, COLLECTION, chroma_client, check_current, load_paragraphs, paragraph_node
+from qa.errors import ConfigError
+from qa.settings import Settings
+from qa.text import terms
+from qa.types import Paragraph, Passage
+
+
+class _ToParagraphs(BaseRetriever):
+    """Maps hits (whole paragraphs or windows of them) to one canonical node per paragraph.
+
+    Fusion identifies nodes by hash, so both retrievers must hand it the very same node for a
+    paragraph; windows of one paragraph collapse to their best-ranked hit.
+    """
+
+    def __init__(self, inner: BaseRetriever, nodes: dict[tuple[int, int], Any], allowed: set[int] | None):
+        super().__init__()
+        self._inner = inner
+        self._nodes = nodes
+        self._allowed = allowed
+
+    def _retrieve(self, query_bundle: QueryBundle) -> list[NodeWithScore]:
+        out: list[NodeWithScore] = []
+        seen: set[tuple[int, int]] = set()
+        for hit in self._inner.retrieve(query_bundle):
+            key = (int(hit.node.metadata["exhibit"]), int(hit.node.metadata["paragraph"]))
+            # bm25s returns masked-out or zero-score documents to fill k; they are not hits.
+            if key in seen or (hit.score is not None and hit.score <= 0):
+                continue
+            if self._allowed is not None and key[0] not in self._allowed:
+                continue
+            seen.add(key)
+            out.append(NodeWithScore(node=self._nodes[key], score=hit.score))
+        return out
+
+
+class Retriever:
+    """Searches one index store; loads its paragraphs, BM25 index and Chroma collection once."""
+
+    def __init__(self, settings: Settings):
+        import bm25s
+
+        self.settings = settings
+        store = Path(settings.store)
+        self.manifest = check_current(store, settings)
+        self.paragraphs: dict[tuple[int, int], Paragraph] = {
+            (p.exhibit, p.number): p for p in load_paragraphs(store)
+        }
+        self._nodes = {key: paragraph_node(p) for key, p in self.paragraphs.items()}
+        self._bm25 = bm25s.BM25.load(str(store / "bm25"), load_corpus=True)
+        self._df: Counter[str] | None = None
+        self._embedder = get_embedder(settings.embedding_model)
+        self._client = chroma_client(store / "chroma")
+        from llama_index.vector_stores.chroma import ChromaVectorStore
+
+        collection = self._client.get_collection(COLLECTION)
+        self._index = VectorStoreIndex.from_vector_store(
+            ChromaVectorStore(chroma_collection=collection),
+            embed_model=self._embedder,
+        )
+
+    @property
+    def exhibits(self) -> list[int]:
+        return sorted({e for e, _ in self.paragraphs})
+
+    def close(self) -> None:
+        self._client.close()
+
+    def search(self, question: str, *, exhibits: list[int] | None = None, k: int | None = None) -> list[Passage]:
+        """The ``k`` best paragraphs for ``question``, optionally only from ``exhibits``."""
+        from llama_index.retrievers.bm25 import BM25Retriever
+
+        k = k or self.settings.k
+        allowed = set(exhibits) if exhibits else None
+        if allowed is not None:
+            unknown = sorted(allowed - set(self.exhibits))
+            if unknown:
+                raise ConfigError(
+                    f"No exhibit {', '.join(map(str, unknown))} in this index. "
+                    f"It holds exhibits {', '.join(map(str, self.exhibits))}."
+                )
+        filters = (
+            MetadataFilters(
+                filters=[MetadataFilter(key="exhibit", value=sorted(allowed), operator=FilterOperator.IN)]
+            )
+            if allowed
+            else None
+        )
+        n = self.settings.candidates
+        dense = self._index.as_retriever(similarity_top_k=n, filters=filters)
+        bm25 = BM25Retriever(
+            existing_bm25=self._bm25,
+            similarity_top_k=min(n, len(self.paragraphs)),
+            token_pattern=BM25_TOKEN_PATTERN,
+            filters=filters,
+        )
+        fused = QueryFusionRetriever(
+            [_ToParagraphs(dense, self._nodes, allowed), _ToParagraphs(bm25, self._nodes, allowed)],
+            mode="reciprocal_rerank",  # type: ignore[arg-type]
+            similarity_top_k=k,
+            num_queries=1,  # no LLM query rewriting: retrieval stays offline and deterministic
+            use_async=False,
+            llm=MockLLM(),
+        )
+        hits = fused.retrieve(question)
+        return [
+            Passage(
+                paragraph=self.paragraphs[(int(h.node.metadata["exhibit"]), int(h.node.metadata["paragraph"]))],
+                score=float(h.score or 0.0),
+            )
+            for h in hits
+        ]
+
+    # The Toolkit an answerer uses (qa.answerers.Toolkit).
+
+    def embed_query(self, text: str) -> list[float]:
+        return list(self._embedder.get_query_embedding(text))
+
+    def embed_texts(self, texts: list[str]) -> list[list[float]]:
+        return [list(v) for v in self._embedder.get_text_embedding_batch(texts)]
+
+    def idf(self, term: str) -> float:
+        """Rarity of a term in the record; a term the record never uses gets the highest weight."""
+        if self._df is None:
+            df: Counter[str] = Counter()
+            for p in self.paragraphs.values():
+                df.update(set(terms(p.text)))
+            self._df = df
+        n = len(self.paragraphs)
+        return math.log(1 + n / (self._df.get(term, 0) + 0.5))

