@@ -13,7 +13,9 @@ from qa.errors import ConfigError
 
 # A "unit" is a Latin word or number, or one Chinese character: both are roughly one e5 token,
 # so windows measured this way stay under the model's 512-token limit in either language.
-_UNIT_RE = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]|[^\s\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
+_UNIT_RE = re.compile(
+    r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]|[^\s\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+"
+)
 
 
 def windows(text: str, size: int, overlap: int) -> list[str]:

@@ -7,11 +7,14 @@ The rule (also in the README, so a person can find ¶ 12 by hand):
 3. A block whose first line starts with ``|`` is a markdown table. A table block that directly
    follows another and whose header row is empty continues that table (tables broken at a
    page boundary come out this way) and is merged into it.
-4. Repair page-break splits: a prose block is joined to the next one when it does not end with
-   terminal punctuation, the next does not start with an enumeration marker or heading, and
-   either the next starts in lower case, or the first ends with a comma or a function word
-   ("and", "of", "the", ...), or the first is body text (12+ words, or 30+ Chinese characters)
-   and the next is body text too or ends a sentence.
+4. Repair page-break splits: a prose block is joined to the next prose block unless the next
+   starts with an enumeration marker, heading or dateline ("1.", "(2)", "一、", "Article 5",
+   "#", "2022-05-05"), when either
+   a. the next starts in lower case (no paragraph does), or
+   b. the first does not end with terminal punctuation (. ! ? : ; 。 ！ ？ ： ；) and
+      - it ends with a comma, dash or function word ("and", "of", "the", ...), or
+      - it is body text (12+ words, or 30+ Chinese characters) and the next is body text
+        too or ends a sentence.
 5. Number what is left 1..n in reading order. Lines inside a prose paragraph are joined with a
    space (no space between two Chinese characters); table rows keep their line breaks.
 """
@@ -33,10 +36,71 @@ _TRAILERS = "\"'\u201d\u2019)]}\uff09\u3011\u300d\u300f*_ \t"
 _TERMINAL = set(".!?:;\u3002\uff01\uff1f\uff1a\uff1b\u2026")
 _CONTINUING_END = set(",\uff0c\u3001-\u2013\u2014/(\uff08\u201c\u300a")
 _FUNCTION_WORDS = frozenset(
-    "a an and or nor but the of to in on at by for from with as that which who whose whom "
-    "into onto than such its their his her our this these those be is are was were been "
-    "has have had will would shall should may can could not including between among "
-    "under over within without upon via per about against".split()
+    [
+        "a",
+        "an",
+        "and",
+        "or",
+        "nor",
+        "but",
+        "the",
+        "of",
+        "to",
+        "in",
+        "on",
+        "at",
+        "by",
+        "for",
+        "from",
+        "with",
+        "as",
+        "that",
+        "which",
+        "who",
+        "whose",
+        "whom",
+        "into",
+        "onto",
+        "than",
+        "such",
+        "its",
+        "their",
+        "his",
+        "her",
+        "our",
+        "this",
+        "these",
+        "those",
+        "be",
+        "is",
+        "are",
+        "was",
+        "were",
+        "been",
+        "has",
+        "have",
+        "had",
+        "will",
+        "would",
+        "shall",
+        "should",
+        "may",
+        "can",
+        "could",
+        "not",
+        "including",
+        "between",
+        "among",
+        "under",
+        "over",
+        "within",
+        "without",
+        "upon",
+        "via",
+        "per",
+        "about",
+        "against",
+    ]
 )
 _ENUM_RE = re.compile(
     r"""^\s*(?:
@@ -146,9 +210,13 @@ def starts_enumeration(text: str) -> bool:
 
 def continues_across_break(prev: str, nxt: str) -> bool:
     """Whether block ``nxt`` is the rest of the paragraph that ``prev`` began (see module doc)."""
-    if is_table(prev) or is_table(nxt) or ends_sentence(prev) or starts_enumeration(nxt):
+    if is_table(prev) or is_table(nxt) or starts_enumeration(nxt):
         return False
-    if starts_lowercase(nxt) or ends_continuing(prev):
+    if starts_lowercase(nxt):
+        return True  # no paragraph starts in lower case, even after a full stop
+    if ends_sentence(prev):
+        return False
+    if ends_continuing(prev):
         return True
     return is_body_text(prev) and (is_body_text(nxt) or ends_sentence(nxt))
 
@@ -195,9 +263,7 @@ def merge_blocks(blocks: list[Block]) -> list[Block]:
 
 def segment(text: str, offset: int = 0) -> list[Block]:
     """Paragraph blocks of one exhibit's text, in reading order, lines flattened."""
-    return [
-        Block(flatten_lines(b.text), b.start, b.end) for b in merge_blocks(split_blocks(text, offset))
-    ]
+    return [Block(flatten_lines(b.text), b.start, b.end) for b in merge_blocks(split_blocks(text, offset))]
 
 
 def split_exhibits(text: str) -> list[tuple[int, int, str]]:

@@ -80,7 +80,8 @@ def find_sources(paths: Iterable[Path]) -> tuple[list[SourceFile], list[str]]:
             raise SourceError(f"{p}: cannot read '{p.suffix}' files. Supported here: {known}.")
     if not files:
         raise SourceError(
-            "No exhibit files found in " + ", ".join(str(p) for p in paths)
+            "No exhibit files found in "
+            + ", ".join(str(p) for p in paths)
             + f". Give .txt or .md files ({', '.join(sorted(READERS))})."
         )
     return [SourceFile(f, hashlib.sha256(f.read_bytes()).hexdigest()) for f in files], warnings

@@ -33,8 +33,8 @@ FORMAT = 1
 SEGMENTER_VERSION = 1
 COLLECTION = "exhibitqa"
 # One token per Chinese character (bm25s would otherwise take a whole run of Chinese as one
-# token, so Chinese queries never match), words of 2+ characters otherwise.
-BM25_TOKEN_PATTERN = r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]|\b\w\w+\b"
+# token, so Chinese queries never match), "R&D"-style acronyms, words of 2+ characters otherwise.
+BM25_TOKEN_PATTERN = r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]|\b[A-Za-z]&[A-Za-z]\b|\b\w\w+\b"
 EMBED_BATCH = 32
 
 Progress = Callable[[int, int], None]
@@ -123,7 +123,9 @@ def _old_vectors(store: Path, model: str) -> dict[str, list[float]]:
         return {}
     return {
         str(meta["sha"]): list(map(float, emb))
-        for meta, emb in zip(got["metadatas"] or [], got["embeddings"] if got["embeddings"] is not None else [])
+        for meta, emb in zip(
+            got["metadatas"] or [], got["embeddings"] if got["embeddings"] is not None else [], strict=False
+        )
         if meta and "sha" in meta
     }
 
@@ -189,10 +191,10 @@ def _write_paragraphs(tmp: Path, paragraphs: list[Paragraph]) -> None:
 def _write_chroma(
     tmp: Path, paragraphs: list[Paragraph], donors: list[Path], settings: Settings, progress: Progress | None
 ) -> tuple[int, int]:
-    from llama_index.core.schema import TextNode
+    from llama_index.core.schema import BaseNode, TextNode
     from llama_index.vector_stores.chroma import ChromaVectorStore
 
-    nodes = []
+    nodes: list[BaseNode] = []
     for p in paragraphs:
         for w, text in enumerate(windows(p.text, settings.window_words, settings.window_overlap_words)):
             meta = {
@@ -211,12 +213,12 @@ def _write_chroma(
     for n in nodes:
         if n.metadata["sha"] in cache:
             n.embedding = cache[n.metadata["sha"]]
-    embedder = get_embedder(settings.embedding_model) if todo else None
     for i in range(0, len(todo), EMBED_BATCH):
         batch = todo[i : i + EMBED_BATCH]
-        assert embedder is not None
-        vectors = embedder.get_text_embedding_batch([n.text for n in batch])
-        for n, v in zip(batch, vectors):
+        vectors = get_embedder(settings.embedding_model).get_text_embedding_batch(
+            [n.get_content() for n in batch]
+        )
+        for n, v in zip(batch, vectors, strict=True):
             n.embedding = v
         if progress:
             progress(min(i + EMBED_BATCH, len(todo)), len(todo))
@@ -240,7 +242,7 @@ def _write_bm25(tmp: Path, paragraphs: list[Paragraph]) -> None:
         similarity_top_k=min(10, len(paragraphs)),
         token_pattern=BM25_TOKEN_PATTERN,
     )
-    retriever.persist(str(tmp / "bm25"))
+    retriever.persist(str(tmp / "bm25"), show_progress=False)
 
 
 def _write_manifest(

@@ -49,7 +49,9 @@ def ask(
     """
     settings = settings or Settings()
     if mode is not None or k is not None:
-        settings = settings.model_copy(update={k_: v for k_, v in (("mode", mode), ("k", k)) if v is not None})
+        settings = settings.model_copy(
+            update={k_: v for k_, v in (("mode", mode), ("k", k)) if v is not None}
+        )
     question = question.strip()
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
@@ -58,12 +60,23 @@ def ask(
     timings["load"] = (time.perf_counter() - t0) * 1000
     notes: list[str] = []
     if not question:
-        return Answer(question, "Ask a question about the exhibits.", (), (), True, answerer.name, settings.hash(), timings)
+        return Answer(
+            question,
+            "Ask a question about the exhibits.",
+            (),
+            (),
+            True,
+            answerer.name,
+            settings.hash(),
+            timings,
+        )
     if not exhibits:
         implied = [n for n in exhibits_named(question) if n in retriever.exhibits]
         if implied:
             exhibits = implied
-            notes.append("searched only Exhibit " + ", ".join(map(str, implied)) + ", which the question names")
+            notes.append(
+                "searched only Exhibit " + ", ".join(map(str, implied)) + ", which the question names"
+            )
 
     t1 = time.perf_counter()
     passages = retriever.search(question, exhibits=exhibits, k=settings.k)

@@ -16,12 +16,27 @@ CITE_RE = re.compile(
 
 _QUOTE_MAP = str.maketrans(
     {
-        "\u201c": '"', "\u201d": '"', "\u201e": '"', "\u00ab": '"', "\u00bb": '"', "\u300c": '"', "\u300d": '"',
-        "\u2018": "'", "\u2019": "'", "\u201a": "'", "\u2032": "'",
-        "\u2013": "-", "\u2014": "-", "\u2212": "-", "\u00a0": " ", "\u3000": " ",
+        "\u201c": '"',
+        "\u201d": '"',
+        "\u201e": '"',
+        "\u00ab": '"',
+        "\u00bb": '"',
+        "\u300c": '"',
+        "\u300d": '"',
+        "\u2018": "'",
+        "\u2019": "'",
+        "\u201a": "'",
+        "\u2032": "'",
+        "\u2013": "-",
+        "\u2014": "-",
+        "\u2212": "-",
+        "\u00a0": " ",
+        "\u3000": " ",
     }
 )
-_CJK_GAP_RE = re.compile(r"(?<=[\u3400-\u9fff\uf900-\ufaff\u3000-\u303f\uff00-\uffef])\s+(?=[\u3400-\u9fff\uf900-\ufaff\u3000-\u303f\uff00-\uffef])")
+_CJK_GAP_RE = re.compile(
+    r"(?<=[\u3400-\u9fff\uf900-\ufaff\u3000-\u303f\uff00-\uffef])\s+(?=[\u3400-\u9fff\uf900-\ufaff\u3000-\u303f\uff00-\uffef])"
+)
 
 
 def render(exhibit: int, paragraph: int) -> str:
@@ -79,5 +94,9 @@ def remove_cites(text: str, dropped: Iterable[tuple[int, int]]) -> str:
         found = parse(line)
         if found and all(c in gone for c in found):
             continue
-        out.append(CITE_RE.sub(lambda m: "" if (int(m.group(1)), int(m.group(2))) in gone else m.group(0), line).rstrip())
+        out.append(
+            CITE_RE.sub(
+                lambda m: "" if (int(m.group(1)), int(m.group(2))) in gone else m.group(0), line
+            ).rstrip()
+        )
     return "\n".join(out)

@@ -39,7 +39,8 @@ def cmd_index(args: argparse.Namespace) -> int:
         bar.update(done - bar.n)
 
     paths = [Path(p) for p in args.paths] or DEFAULT_SOURCES
-    report = build(paths, settings, rebuild=args.rebuild, progress=progress)
+    reuse = [Path(p) for p in args.reuse_from or []]
+    report = build(paths, settings, rebuild=args.rebuild, progress=progress, reuse_from=reuse)
     if bar is not None:
         bar.close()
     for w in report.warnings:
@@ -51,7 +52,9 @@ def cmd_index(args: argparse.Namespace) -> int:
             f"into {report.store} [{report.reason}]."
         )
     else:
-        print(f"Index in {report.store} is up to date: {report.exhibits} exhibits, {report.paragraphs} paragraphs.")
+        print(
+            f"Index in {report.store} is up to date: {report.exhibits} exhibits, {report.paragraphs} paragraphs."
+        )
     return 0
 
 
@@ -73,7 +76,11 @@ def cmd_show(args: argparse.Namespace) -> int:
     p = paras.get((args.exhibit, args.paragraph))
     if p is None:
         last = max((n for e, n in paras if e == args.exhibit), default=0)
-        hint = f"Exhibit {args.exhibit} has paragraphs 1-{last}." if last else f"There is no Exhibit {args.exhibit}."
+        hint = (
+            f"Exhibit {args.exhibit} has paragraphs 1-{last}."
+            if last
+            else f"There is no Exhibit {args.exhibit}."
+        )
         raise UnknownParagraphError(f"No paragraph {render(args.exhibit, args.paragraph)}. {hint}")
     print(f"{render(p.exhibit, p.number)} {p.title}")
     print(f"(lang {p.lang}, characters {p.start}-{p.end} of the source)\n")
@@ -97,7 +104,9 @@ def cmd_ask(args: argparse.Namespace) -> int:
 
 
 def parser() -> argparse.ArgumentParser:
-    ap = argparse.ArgumentParser(prog="exhibitqa", description="Ask a record of exhibits; answers carry pin cites.")
+    ap = argparse.ArgumentParser(
+        prog="exhibitqa", description="Ask a record of exhibits; answers carry pin cites."
+    )
     ap.add_argument("--store", help="index directory (default .exhibitqa, or EXHIBITQA_STORE)")
     sub = ap.add_subparsers(dest="command", required=True)
 
@@ -105,6 +114,12 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("paths", nargs="*", help="exhibit files or folders (default data/exhibits)")
     p.add_argument("--store", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
     p.add_argument("--rebuild", action="store_true", help="rebuild even if the index is current")
+    p.add_argument(
+        "--reuse-from",
+        action="append",
+        metavar="STORE",
+        help="take vectors of unchanged text from another store",
+    )
     p.set_defaults(fn=cmd_index)
 
     p = sub.add_parser("ask", help="answer a question with pin cites")

@@ -15,12 +15,14 @@ import numpy as np
 
 from qa.answerers import REFUSAL, Draft, Toolkit
 from qa.settings import Settings
-from qa.text import exhibits_named, question_type, split_sentences, terms
+from qa.text import exhibits_named, question_type, specific_words, split_sentences, terms
 from qa.types import Citation, Passage
 
 # Cosines of e5 sit in a compressed band; this maps the useful part of it onto 0..1.
 _COS_FLOOR, _COS_SPAN = 0.75, 0.17
 _MAX_SENTENCES_EMBEDDED = 60
+# A term in fewer than ~5% of paragraphs (idf = log(1 + N / (df + 0.5)) >= 3).
+_RARE_IDF = 3.0
 
 
 @dataclass(frozen=True)
@@ -78,7 +80,7 @@ class ExtractiveAnswerer:
                         sentence=sentence,
                         coverage=_coverage(q_weights, set(terms(sentence))),
                         para_coverage=para_cov,
-                        type_match=qtype.matches(sentence),
+                        type_match=qtype.matches(sentence, question),
                     )
                 )
         if not cands:
@@ -93,22 +95,44 @@ class ExtractiveAnswerer:
         cos = sv @ qv
         scored = [
             Candidate(
-                c.passage, c.rank, c.sentence, c.coverage, c.para_coverage, c.type_match,
+                c.passage,
+                c.rank,
+                c.sentence,
+                c.coverage,
+                c.para_coverage,
+                c.type_match,
                 dense=float(np.clip((cos_i - _COS_FLOOR) / _COS_SPAN, 0.0, 1.0)),
             )
-            for c, cos_i in zip(head, cos)
+            for c, cos_i in zip(head, cos, strict=False)
         ]
         return sorted(scored, key=lambda c: c.score, reverse=True)
 
     def answer(self, question: str, passages: Sequence[Passage], tools: Toolkit) -> Draft:
-        cands = self.candidates(question, passages, tools)
+        named = {str(n) for n in exhibits_named(question)}
+        specific = [w for w in specific_words(question) if w not in named]
+        absent = [w for w in specific if any(tools.df(t) == 0 for t in terms(w))]
+        if absent:
+            return _refuse("the record never mentions " + ", ".join(absent))
+        # Rare names and figures of the question must be in the evidence: a figure about China
+        # does not answer a question about India. For facts (numbers, dates) the very sentence
+        # must hold them; otherwise its paragraph.
+        rare = {t for w in specific for t in terms(w) if tools.idf(t) >= _RARE_IDF}
         qtype = question_type(question)
-        typed = [c for c in cands if c.type_match]
-        if not cands or not typed or typed[0].support < self.settings.refuse_below:
-            best = f"{typed[0].support:.2f}" if typed else "none"
-            return Draft(REFUSAL, (), refused=True, notes=(f"best support {best} < {self.settings.refuse_below}",))
+        strict = qtype.kind in ("numeric", "date")
+        typed = [
+            c
+            for c in self.candidates(question, passages, tools)
+            if c.type_match and rare <= set(terms(c.sentence if strict else c.passage.paragraph.text))
+        ]
+        if not typed:
+            return _refuse(
+                f"no retrieved sentence holds a {qtype.kind} fact with "
+                + (", ".join(sorted(rare)) or "the question's terms")
+            )
+        if typed[0].support < self.settings.refuse_below:
+            return _refuse(f"best support {typed[0].support:.2f} < {self.settings.refuse_below}")
         chosen = [typed[0]]
-        limit = self.settings.max_answer_sentences if qtype.kind == "list" else 2
+        limit = {"list": self.settings.max_answer_sentences, "other": 2}.get(qtype.kind, 1)
         keep_above = 0.8 if qtype.kind == "list" else 0.92
         for c in typed[1:]:
             if len(chosen) >= limit or c.score < keep_above * chosen[0].score:
@@ -120,3 +144,7 @@ class ExtractiveAnswerer:
         )
         text = "\n".join(f"\u201c{c.quote}\u201d {c.render()}" for c in citations)
         return Draft(text, citations, refused=False)
+
+
+def _refuse(why: str) -> Draft:
+    return Draft(REFUSAL, (), refused=True, notes=(why,))

@@ -15,7 +15,14 @@ from llama_index.core.schema import NodeWithScore, QueryBundle
 from llama_index.core.vector_stores import FilterOperator, MetadataFilter, MetadataFilters
 
 from index.embed import get_embedder
-from index.store import BM25_TOKEN_PATTERN, COLLECTION, chroma_client, check_current, load_paragraphs, paragraph_node
+from index.store import (
+    BM25_TOKEN_PATTERN,
+    COLLECTION,
+    check_current,
+    chroma_client,
+    load_paragraphs,
+    paragraph_node,
+)
 from qa.errors import ConfigError
 from qa.settings import Settings
 from qa.text import terms
@@ -82,7 +89,9 @@ class Retriever:
     def close(self) -> None:
         self._client.close()
 
-    def search(self, question: str, *, exhibits: list[int] | None = None, k: int | None = None) -> list[Passage]:
+    def search(
+        self, question: str, *, exhibits: list[int] | None = None, k: int | None = None
+    ) -> list[Passage]:
         """The ``k`` best paragraphs for ``question``, optionally only from ``exhibits``."""
         from llama_index.retrievers.bm25 import BM25Retriever
 
@@ -121,7 +130,9 @@ class Retriever:
         hits = fused.retrieve(question)
         return [
             Passage(
-                paragraph=self.paragraphs[(int(h.node.metadata["exhibit"]), int(h.node.metadata["paragraph"]))],
+                paragraph=self.paragraphs[
+                    (int(h.node.metadata["exhibit"]), int(h.node.metadata["paragraph"]))
+                ],
                 score=float(h.score or 0.0),
             )
             for h in hits
@@ -135,12 +146,15 @@ class Retriever:
     def embed_texts(self, texts: list[str]) -> list[list[float]]:
         return [list(v) for v in self._embedder.get_text_embedding_batch(texts)]
 
-    def idf(self, term: str) -> float:
-        """Rarity of a term in the record; a term the record never uses gets the highest weight."""
+    def df(self, term: str) -> int:
+        """How many paragraphs of the record use ``term`` (a term as ``qa.text.terms`` makes it)."""
         if self._df is None:
             df: Counter[str] = Counter()
             for p in self.paragraphs.values():
                 df.update(set(terms(p.text)))
             self._df = df
-        n = len(self.paragraphs)
-        return math.log(1 + n / (self._df.get(term, 0) + 0.5))
+        return self._df.get(term, 0)
+
+    def idf(self, term: str) -> float:
+        """Rarity of a term in the record; a term the record never uses gets the highest weight."""
+        return math.log(1 + len(self.paragraphs) / (self.df(term) + 0.5))

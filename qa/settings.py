@@ -31,7 +31,6 @@ class Settings(BaseSettings):
     candidates: int = Field(
         30, ge=1, description="Hits taken from each of the dense and BM25 retrievers before fusion."
     )
-    rrf_k: int = Field(60, ge=1, description="Constant of reciprocal-rank fusion (60 in the original paper).")
     max_answer_sentences: int = Field(3, ge=1, le=10, description="Most sentences in an extractive answer.")
     refuse_below: float = Field(
         0.35,

@@ -45,22 +45,64 @@ def test_split_blocks_offsets_point_into_source() -> None:
     [
         # The issue's example, from Exhibit 61.
         ("The beneficiaries are China's state-owned and", "state-invested enterprises and others.", True),
-        ("It ends with a full stop.", "lower case start of a new paragraph.", False),
-        ("The report sets out the many challenges that China poses for the United", "States and other trading partners.", True),
-        ("A long body text line of many words that runs on without any ending at all here", "Organization (WTO Agreement), a successor working party was formed.", True),
+        # Machine translation repeats a word at the break: a lower-case start still continues.
+        ("Investment maintains steady growth.", "growth, economic benefits have improved.", True),
+        ("A sentence ends here.", "(a) lower-case enumeration starts a list item.", False),
+        (
+            "The report sets out the many challenges that China poses for the United",
+            "States and other trading partners.",
+            True,
+        ),
+        (
+            "A long body text line of many words that runs on without any ending at all here",
+            "Organization (WTO Agreement), a successor working party was formed.",
+            True,
+        ),
         ("1. General requirements", "(1) Guiding ideology. Implement the plan.", False),
-        ("OTHER NON-TARIFF MEASURES", "A number of other non-tariff measures can adversely affect trade.", False),
-        ("Opinions of the State Council on resolving excess production capacity and achieving development out of difficulties in the steel industry", "Guofa [2016] No. 6", False),
-        ("Ministry of Commerce, General Administration of Customs and many more bodies of the state", "August 21, 2023", False),
-        ("Text that is long enough to count as body text and promotes high-quality development", "1. Accelerate the upgrading of equipment.", False),
-        ("It made important contributions to economic and social development. During the \"14th Five-Year", "Plan\" period, the steel industry still faces problems.", True),
+        (
+            "OTHER NON-TARIFF MEASURES",
+            "A number of other non-tariff measures can adversely affect trade.",
+            False,
+        ),
+        (
+            "Opinions of the State Council on resolving excess production capacity and achieving development out of difficulties in the steel industry",
+            "Guofa [2016] No. 6",
+            False,
+        ),
+        (
+            "Ministry of Commerce, General Administration of Customs and many more bodies of the state",
+            "August 21, 2023",
+            False,
+        ),
+        (
+            "Text that is long enough to count as body text and promotes high-quality development",
+            "1. Accelerate the upgrading of equipment.",
+            False,
+        ),
+        (
+            'It made important contributions to economic and social development. During the "14th Five-Year',
+            'Plan" period, the steel industry still faces problems.',
+            True,
+        ),
         ("Short heading", "Another short heading", False),
         ("| a | b |\n|---|---|\n| 1 | 2 |", "lower case text after a table.", False),
         ("text before a table without stop", "| a | b |", False),
-        ("建立市场化调节产能的长效机制，促进钢铁行业结构优化、脱困升级、提质增效，积极稳妥化解过剩产能，建立市场化调节产能的长效", "机制，促进钢铁行业结构优化。", True),
+        (
+            "建立市场化调节产能的长效机制，促进钢铁行业结构优化、脱困升级、提质增效，积极稳妥化解过剩产能，建立市场化调节产能的长效",
+            "机制，促进钢铁行业结构优化。",
+            True,
+        ),
         ("钢铁工业是国民经济的重要基础产业。", "二、主要任务", False),
-        ("关于印发钢铁行业稳增长工作方案的通知，工业和信息化部、国家发展改革委、财政部、自然资源部联合发布的方案", "工信部联原〔2023〕131号", False),
-        ("国务院常务会议部署进一步为中小微企业和个体工商户纾困举措等，国务院常务会议部署进一步为中小微企业", "2022-05-05 21:52 来源： 新华社", False),
+        (
+            "关于印发钢铁行业稳增长工作方案的通知，工业和信息化部、国家发展改革委、财政部、自然资源部联合发布的方案",
+            "工信部联原〔2023〕131号",
+            False,
+        ),
+        (
+            "国务院常务会议部署进一步为中小微企业和个体工商户纾困举措等，国务院常务会议部署进一步为中小微企业",
+            "2022-05-05 21:52 来源： 新华社",
+            False,
+        ),
     ],
 )
 def test_continues_across_break(prev: str, nxt: str, joined: bool) -> None:
@@ -123,7 +165,15 @@ def test_detect_lang(text: str, lang: str) -> None:
 
 @pytest.mark.parametrize(
     ("text", "expected"),
-    [("-----", True), ("* * *", True), ("|---|---|", True), ("   ", True), ("1", False), ("a", False), ("钢", False)],
+    [
+        ("-----", True),
+        ("* * *", True),
+        ("|---|---|", True),
+        ("   ", True),
+        ("1", False),
+        ("a", False),
+        ("钢", False),
+    ],
 )
 def test_is_decoration(text: str, expected: bool) -> None:
     assert is_decoration(text) is expected
@@ -131,7 +181,12 @@ def test_is_decoration(text: str, expected: bool) -> None:
 
 @pytest.mark.parametrize(
     ("left", "right", "joined"),
-    [("state-owned and", "state-invested", "state-owned and state-invested"), ("长效", "机制", "长效机制"), ("年", "2016", "年 2016"), ("", "x", "x")],
+    [
+        ("state-owned and", "state-invested", "state-owned and state-invested"),
+        ("长效", "机制", "长效机制"),
+        ("年", "2016", "年 2016"),
+        ("", "x", "x"),
+    ],
 )
 def test_join_text(left: str, right: str, joined: str) -> None:
     assert join_text(left, right) == joined
@@ -190,7 +245,10 @@ def test_split_exhibits_ignores_inline_mentions() -> None:
     ("paras", "title"),
     [
         (["**Notice of the Ministry on Steel**", "Body."], "Notice of the Ministry on Steel"),
-        (["news", "news channel > China News", "In the first nine months, output rose", "x"], "In the first nine months, output rose"),
+        (
+            ["news", "news channel > China News", "In the first nine months, output rose", "x"],
+            "In the first nine months, output rose",
+        ),
         (["2022-11-04 09:54", "The meeting was held in Nantong"], "The meeting was held in Nantong"),
         (["| a | b |", "Real Title Here"], "Real Title Here"),
         (["关于钢铁行业化解过剩产能的意见"], "关于钢铁行业化解过剩产能的意见"),

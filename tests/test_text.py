@@ -11,13 +11,22 @@ from qa.text import exhibits_named, question_type, split_sentences, terms
     ("text", "sentences"),
     [
         ("One. Two.", ["One.", "Two."]),
-        ("The U.S. Trade Representative spoke. China agreed.", ["The U.S. Trade Representative spoke.", "China agreed."]),
-        ("Guofa [2016] No. 6 was issued. Then it ended.", ["Guofa [2016] No. 6 was issued.", "Then it ended."]),
+        (
+            "The U.S. Trade Representative spoke. China agreed.",
+            ["The U.S. Trade Representative spoke.", "China agreed."],
+        ),
+        (
+            "Guofa [2016] No. 6 was issued. Then it ended.",
+            ["Guofa [2016] No. 6 was issued.", "Then it ended."],
+        ),
         ("It rose 5.5% in 2016. Output fell.", ["It rose 5.5% in 2016.", "Output fell."]),
         ("He said \u201cstop.\u201d Then left.", ["He said \u201cstop.\u201d", "Then left."]),
         ("J. Smith wrote it.", ["J. Smith wrote it."]),
         ("No ending here", ["No ending here"]),
-        ("\u94a2\u94c1\u3002\u8239\u8236\uff01\u597d", ["\u94a2\u94c1\u3002", "\u8239\u8236\uff01", "\u597d"]),
+        (
+            "\u94a2\u94c1\u3002\u8239\u8236\uff01\u597d",
+            ["\u94a2\u94c1\u3002", "\u8239\u8236\uff01", "\u597d"],
+        ),
         ("| a | b |\n|---|---|\n| 1 | 2 |", ["| a | b |", "| 1 | 2 |"]),
         ("lower. case follows", ["lower. case follows"]),
     ],

@@ -1,0 +1,93 @@
+"""Gradio chat over the record. Widgets only: the answers come from ``qa.events``."""
+
+from __future__ import annotations
+
+import argparse
+import html
+import os
+from collections.abc import Iterator
+from functools import partial
+from typing import Any
+
+import gradio as gr
+
+from qa.events import AnswerText, CitedParagraph, Failed, Note, Status, ask_events, exhibit_choices
+from qa.settings import Settings
+
+
+def _evidence_html(cited: list[CitedParagraph], notes: list[str]) -> str:
+    parts = []
+    for item in cited:
+        p, c = item.paragraph, item.citation
+        text = html.escape(p.text)
+        quote = html.escape(c.quote)
+        if quote and quote in text:
+            text = text.replace(quote, f"<mark>{quote}</mark>", 1)
+        parts.append(
+            f"<details class='cite'><summary><b>{html.escape(c.render())}</b> {html.escape(p.title)}</summary>"
+            f"<div style='white-space:pre-wrap'>{text}</div></details>"
+        )
+    if notes:
+        parts.append("<ul class='notes'>" + "".join(f"<li>{html.escape(n)}</li>" for n in notes) + "</ul>")
+    return "\n".join(parts) or "<i>No citations.</i>"
+
+
+def respond(
+    question: str, history: list[dict[str, Any]], exhibits: list[int] | None, *, settings: Settings
+) -> Iterator[tuple[Any, ...]]:
+    """Chat handler: renders the events of ``ask_events`` into the chat and the evidence panel."""
+    history = [*history, {"role": "user", "content": question}]
+    cited: list[CitedParagraph] = []
+    notes: list[str] = []
+    reply = ""
+    for event in ask_events(question, exhibits=exhibits or None, settings=settings):
+        if isinstance(event, Status):
+            yield (
+                "",
+                [*history, {"role": "assistant", "content": f"*{event.text}*"}],
+                _evidence_html(cited, notes),
+            )
+        elif isinstance(event, AnswerText):
+            reply = event.text
+        elif isinstance(event, CitedParagraph):
+            cited.append(event)
+        elif isinstance(event, Note):
+            notes.append(event.text)
+        elif isinstance(event, Failed):
+            reply = f"**Cannot answer:** {event.message}"
+    history.append({"role": "assistant", "content": reply})
+    yield "", history, _evidence_html(cited, notes)
+
+
+def build_demo(settings: Settings) -> gr.Blocks:
+    with gr.Blocks(title="ExhibitQA") as demo:
+        gr.Markdown("## ExhibitQA\nAsk the record; every answer cites `[Ex. N ¶ P]` with the quoted words.")
+        with gr.Row():
+            with gr.Column(scale=3):
+                chat = gr.Chatbot(label="Answers", height=480)
+                question = gr.Textbox(
+                    label="Question", placeholder="Ask about the exhibits\u2026", elem_id="question"
+                )
+                ask_btn = gr.Button("Ask", variant="primary", elem_id="ask")
+            with gr.Column(scale=2):
+                exhibits = gr.Dropdown(
+                    choices=exhibit_choices(settings),
+                    multiselect=True,
+                    label="Only these exhibits (optional)",
+                )
+                evidence = gr.HTML(label="Citations", elem_id="evidence")
+        handler = partial(respond, settings=settings)
+        ask_btn.click(handler, [question, chat, exhibits], [question, chat, evidence], api_name="ask")
+        question.submit(handler, [question, chat, exhibits], [question, chat, evidence], api_name=False)
+    return demo
+
+
+# Module level so that `gradio app.py` (reload mode) finds it.
+demo = build_demo(Settings())
+
+if __name__ == "__main__":
+    ap = argparse.ArgumentParser(description="ExhibitQA chat")
+    ap.add_argument("--port", type=int, default=int(os.environ.get("GRADIO_SERVER_PORT", "7860")))
+    ap.add_argument("--host", default=os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"))
+    args = ap.parse_args()
+    demo.queue(default_concurrency_limit=2).launch(server_name=args.host, server_port=args.port, share=False)

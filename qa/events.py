@@ -1,0 +1,89 @@
+"""Typed events for interfaces: ``ask_events`` yields them as an answer is produced.
+
+The app (and any other front end) renders these and never touches the index or models itself.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from qa.api import ask, get_retriever
+from qa.errors import ExhibitQAError
+from qa.settings import Settings
+from qa.types import Answer, Citation, Paragraph
+
+
+@dataclass(frozen=True)
+class Status:
+    """Progress text to show while the answer is being made."""
+
+    text: str
+
+
+@dataclass(frozen=True)
+class AnswerText:
+    """The answer text (the whole text so far)."""
+
+    text: str
+    refused: bool
+
+
+@dataclass(frozen=True)
+class CitedParagraph:
+    """A verified citation with the paragraph it points to."""
+
+    citation: Citation
+    paragraph: Paragraph
+
+
+@dataclass(frozen=True)
+class Note:
+    """Something the user should know: an implied exhibit filter, dropped cites, a refusal reason."""
+
+    text: str
+
+
+@dataclass(frozen=True)
+class Failed:
+    """The question could not be answered because of a problem the user can fix."""
+
+    message: str
+
+
+@dataclass(frozen=True)
+class Done:
+    """The finished answer."""
+
+    answer: Answer
+
+
+Event = Status | AnswerText | CitedParagraph | Note | Failed | Done
+
+
+def ask_events(question: str, *, exhibits: list[int] | None = None, settings: Settings) -> Iterator[Event]:
+    """Answer ``question``, yielding events as each part is ready."""
+    yield Status("Searching the exhibits\u2026")
+    try:
+        answer = ask(question, exhibits=exhibits, settings=settings)
+        paragraphs = get_retriever(settings).paragraphs
+    except ExhibitQAError as e:
+        yield Failed(str(e))
+        return
+    yield AnswerText(answer.text, answer.refused)
+    for c in answer.citations:
+        yield CitedParagraph(c, paragraphs[(c.exhibit, c.paragraph)])
+    for n in answer.notes:
+        yield Note(n)
+    yield Done(answer)
+
+
+def exhibit_choices(settings: Settings) -> list[tuple[str, int]]:
+    """(label, number) for each exhibit of the store, for a filter widget."""
+    from index.store import check_current
+
+    try:
+        manifest = check_current(settings.store, settings)
+    except ExhibitQAError:
+        return []
+    return [(f"Ex. {e['number']} \u2014 {e['title'][:70]}", int(e["number"])) for e in manifest["exhibits"]]

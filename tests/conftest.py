@@ -1,0 +1,34 @@
+"""Shared fixtures: the sample record indexed once per test session."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from qa.settings import Settings
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLE = ROOT / "data" / "exhibits"
+
+
+@pytest.fixture(scope="session")
+def sample_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    """Settings whose store holds the whole sample record, built once for the session.
+
+    ``EXHIBITQA_SEED_STORE`` (set by ``make test`` to the app's store) lends vectors of unchanged
+    text, so the session does not embed the record a second time; the build itself is real.
+    """
+    from index.store import build
+
+    settings = Settings(store=tmp_path_factory.mktemp("sample") / "store")
+    seed = os.environ.get("EXHIBITQA_SEED_STORE")
+    build([SAMPLE], settings, reuse_from=[Path(seed)] if seed else [])
+    return settings
+
+
+def write(path: Path, text: str) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    return path

@@ -1,0 +1,75 @@
+"""The Gradio app, launched for real and driven over HTTP with gradio_client."""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from qa.settings import Settings
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def app_url(sample_settings: Settings) -> Iterator[str]:
+    import app
+
+    demo = app.build_demo(sample_settings)
+    demo.queue().launch(server_name="127.0.0.1", server_port=_free_port(), prevent_thread_lock=True, quiet=True)
+    try:
+        yield demo.local_url
+    finally:
+        demo.close()
+
+
+def test_app_does_not_import_chromadb_or_openai() -> None:
+    import ast
+    from pathlib import Path
+
+    tree = ast.parse((Path(__file__).resolve().parent.parent / "app.py").read_text())
+    imported = {
+        (n.module or "") if isinstance(n, ast.ImportFrom) else a.name
+        for n in ast.walk(tree)
+        if isinstance(n, ast.Import | ast.ImportFrom)
+        for a in n.names
+    }
+    assert not {m for m in imported if m.split(".")[0] in {"chromadb", "openai"}}
+
+
+def test_chat_answers_with_cites_and_evidence(app_url: str) -> None:
+    from gradio_client import Client
+
+    client = Client(app_url, verbose=False)
+    box, history, evidence = client.predict("When did China become a member of the WTO?", [], [], api_name="/ask")
+    assert box == ""
+    answer: dict[str, Any] = history[-1]
+    assert answer["role"] == "assistant"
+    content = str(answer["content"])
+    assert "December 11, 2001" in content and "[Ex. 61 \u00b6" in content
+    assert "<details" in evidence and "<mark>" in evidence
+
+
+def test_exhibit_filter_only_takes_exhibits_of_the_record(app_url: str) -> None:
+    from gradio_client import Client
+    from gradio_client.exceptions import AppError
+
+    client = Client(app_url, verbose=False)
+    _, history, _ = client.predict("Who signed the memorandum?", [], [67], api_name="/ask")
+    assert "[Ex. 67 \u00b6" in str(history[-1]["content"])
+    with pytest.raises(AppError, match="not in the list of choices"):
+        client.predict("Who signed?", [], [99], api_name="/ask")
+
+
+def test_missing_index_is_explained_not_a_traceback(tmp_path: Any) -> None:
+    import app
+
+    replies = list(app.respond("Anything?", [], None, settings=Settings(store=tmp_path / "none")))
+    content = str(replies[-1][1][-1]["content"])
+    assert content.startswith("**Cannot answer:**") and "exhibitqa index" in content

@@ -1,0 +1,71 @@
+"""The ``exhibitqa`` command, run as a real subprocess."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from qa.settings import Settings
+from tests.conftest import ROOT
+
+
+def run(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "qa.cli", *args], cwd=ROOT, capture_output=True, text=True, timeout=600
+    )
+
+
+def test_ask_json(sample_settings: Settings) -> None:
+    out = run(
+        "--store", str(sample_settings.store), "ask", "When did China become a member of the WTO?", "--json"
+    )
+    assert out.returncode == 0, out.stderr
+    data = json.loads(out.stdout)
+    assert set(data) >= {"question", "answer", "refused", "mode", "citations", "passages", "timings_ms"}
+    assert data["refused"] is False and data["mode"] == "extractive"
+    assert "December 11, 2001" in data["answer"]
+    assert data["citations"] and all(c["verified"] for c in data["citations"])
+    assert {"exhibit", "paragraph", "quote", "verified"} == set(data["citations"][0])
+    assert {"exhibit", "paragraph", "score", "text"} == set(data["passages"][0])
+    cited = {(c["exhibit"], c["paragraph"]) for c in data["citations"]}
+    assert cited <= {(p["exhibit"], p["paragraph"]) for p in data["passages"]}
+
+
+def test_ask_json_with_exhibit_filter(sample_settings: Settings) -> None:
+    out = run(
+        "--store", str(sample_settings.store), "ask", "Who signed the agreement?", "--exhibit", "67", "--json"
+    )
+    assert out.returncode == 0, out.stderr
+    assert {p["exhibit"] for p in json.loads(out.stdout)["passages"]} == {67}
+
+
+def test_show_and_exhibits(sample_settings: Settings) -> None:
+    out = run("--store", str(sample_settings.store), "show", "61", "1")
+    assert out.returncode == 0 and out.stdout.startswith("[Ex. 61 \u00b6 1]")
+    out = run("--store", str(sample_settings.store), "exhibits")
+    assert out.returncode == 0
+    assert "2022 Report to Congress On China's WTO Compliance" in out.stdout
+    assert len(out.stdout.strip().splitlines()) == 11
+
+
+def test_errors_are_actionable_and_exit_2(sample_settings: Settings, tmp_path: Path) -> None:
+    out = run("--store", str(sample_settings.store), "show", "61", "99999")
+    assert out.returncode == 2 and "Exhibit 61 has paragraphs 1-" in out.stderr
+    out = run("--store", str(tmp_path / "none"), "ask", "anything")
+    assert out.returncode == 2 and "exhibitqa index" in out.stderr
+    assert "Traceback" not in out.stderr
+
+
+def test_index_command_builds_and_is_idempotent(tmp_path: Path) -> None:
+    (tmp_path / "rec").mkdir()
+    (tmp_path / "rec" / "Exhibit 3.txt").write_text(
+        "Title Line Here\n\nThe fleet had 12 ships.\n", encoding="utf-8"
+    )
+    store = str(tmp_path / "store")
+    out = run("index", str(tmp_path / "rec"), "--store", store)
+    assert out.returncode == 0, out.stderr
+    assert "Indexed 1 exhibits, 2 paragraphs" in out.stdout
+    out = run("index", str(tmp_path / "rec"), "--store", store)
+    assert "up to date" in out.stdout

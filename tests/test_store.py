@@ -1,0 +1,166 @@
+"""The index store: files, ids, staleness, safe rebuilds, sources."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from index import store as store_mod
+from index.sources import exhibit_number_from_name, find_sources, read_record
+from index.store import build, chroma_client, load_paragraphs, read_manifest, stale_reason
+from qa.errors import IndexStaleError, SourceError
+from qa.settings import Settings
+from tests.conftest import SAMPLE, write
+
+SMALL = {
+    "Exhibit 7.txt": "Steel Report\n\nThe plant made 5 million tons of steel in 2020 and\n\nexported half of it.\n",
+    "ex-8.md": "# Shipping Note\n\nShips carried 300 cargoes in 2021.\n",
+}
+
+
+@pytest.fixture()
+def small_record(tmp_path: Path) -> Path:
+    for name, text in SMALL.items():
+        write(tmp_path / "record" / name, text)
+    return tmp_path / "record"
+
+
+def test_sample_store_files_and_counts(sample_settings: Settings) -> None:
+    store = Path(sample_settings.store)
+    assert {p.name for p in store.iterdir()} == {"manifest.json", "paragraphs.jsonl", "chroma", "bm25"}
+    manifest = read_manifest(store)
+    assert manifest is not None
+    assert [e["number"] for e in manifest["exhibits"]] == list(range(61, 71))
+    paragraphs = load_paragraphs(store)
+    assert len(paragraphs) == manifest["counts"]["paragraphs"]
+    assert manifest["embedding_model"] == sample_settings.embedding_model
+    for e in manifest["exhibits"]:
+        numbers = [p.number for p in paragraphs if p.exhibit == e["number"]]
+        assert numbers == list(range(1, e["paragraphs"] + 1))  # contiguous 1..n
+    assert {p.lang for p in paragraphs} == {"en", "zh"}
+
+
+def test_sample_offsets_point_at_the_paragraph_in_the_source(sample_settings: Settings) -> None:
+    source = (SAMPLE / "exhibits_61_70.txt").read_text(encoding="utf-8")
+    from qa.cites import normalize
+
+    for p in load_paragraphs(sample_settings.store)[::25]:
+        span = source[p.start : p.end]
+        assert normalize(span.replace("\n", " ")).startswith(normalize(p.text)[:20])
+
+
+def test_sample_page_break_of_exhibit_61_is_repaired(sample_settings: Settings) -> None:
+    hits = [
+        p
+        for p in load_paragraphs(sample_settings.store)
+        if p.exhibit == 61 and "China's state-owned and state-invested enterprises and numerous" in p.text
+    ]
+    assert len(hits) == 1
+
+
+def test_chroma_has_one_entry_per_paragraph_with_metadata(sample_settings: Settings) -> None:
+    client = chroma_client(Path(sample_settings.store) / "chroma")
+    try:
+        got = client.get_collection(store_mod.COLLECTION).get(
+            ids=["ex61-p12", "ex70-p1"], include=["metadatas"]
+        )
+    finally:
+        client.close()
+    metas = dict(zip(got["ids"], got["metadatas"] or [], strict=False))
+    assert metas["ex61-p12"]["exhibit"] == 61 and metas["ex61-p12"]["paragraph"] == 12
+    assert metas["ex70-p1"]["lang"] in ("en", "zh")
+
+
+def test_small_build_then_noop_then_change(small_record: Path, tmp_path: Path) -> None:
+    settings = Settings(store=tmp_path / "store")
+    first = build([small_record], settings)
+    assert first.rebuilt and first.per_exhibit == {7: 2, 8: 2}
+    assert [p.text for p in load_paragraphs(settings.store) if p.exhibit == 7][1] == (
+        "The plant made 5 million tons of steel in 2020 and exported half of it."
+    )
+    again = build([small_record], settings)
+    assert not again.rebuilt
+    write(small_record / "ex-8.md", "# Shipping Note\n\nShips carried 301 cargoes in 2021.\n")
+    assert stale_reason(settings.store, find_sources([small_record])[0], settings) == "exhibit files changed"
+    third = build([small_record], settings)
+    assert third.rebuilt and third.reused_vectors >= 2  # unchanged text is not embedded again
+
+
+def test_changed_window_settings_force_rebuild(small_record: Path, tmp_path: Path) -> None:
+    settings = Settings(store=tmp_path / "store")
+    build([small_record], settings)
+    other = settings.model_copy(update={"window_words": 100})
+    assert stale_reason(settings.store, find_sources([small_record])[0], other) is not None
+    from qa.retrieve import Retriever
+
+    with pytest.raises(IndexStaleError, match="--rebuild"):
+        Retriever(other)
+
+
+def test_failed_build_leaves_previous_index_serving(
+    small_record: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings = Settings(store=tmp_path / "store")
+    build([small_record], settings)
+    before = (tmp_path / "store" / "paragraphs.jsonl").read_text()
+
+    def boom(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(store_mod, "_write_bm25", boom)
+    write(small_record / "Exhibit 9.txt", "New exhibit text here.\n")
+    with pytest.raises(RuntimeError, match="disk full"):
+        build([small_record], settings)
+    assert (tmp_path / "store" / "paragraphs.jsonl").read_text() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["record", "store"]  # no temp dirs left
+    assert json.loads((tmp_path / "store" / "manifest.json").read_text())["counts"]["exhibits"] == 2
+
+
+@pytest.mark.parametrize(
+    ("name", "number"),
+    [
+        ("Exhibit 61.txt", 61),
+        ("exhibit_61.md", 61),
+        ("ex-61.md", 61),
+        ("Ex. 7.txt", 7),
+        ("61.txt", 61),
+        ("61 - report.txt", 61),
+        ("report 2022.txt", None),
+        ("notes.txt", None),
+    ],
+)
+def test_exhibit_number_from_name(name: str, number: int | None) -> None:
+    assert exhibit_number_from_name(name) == number
+
+
+def test_unnumbered_file_is_an_actionable_error(tmp_path: Path) -> None:
+    write(tmp_path / "notes.txt", "Some text.")
+    with pytest.raises(SourceError, match="Name the file like 'Exhibit 61.txt'"):
+        read_record(find_sources([tmp_path])[0])
+
+
+def test_duplicate_exhibit_numbers_are_an_error(tmp_path: Path) -> None:
+    write(tmp_path / "Exhibit 5.txt", "One.")
+    write(tmp_path / "ex-5.md", "Two.")
+    with pytest.raises(SourceError, match="Exhibit 5 appears twice"):
+        read_record(find_sources([tmp_path])[0])
+
+
+def test_non_utf8_file_is_an_error_naming_it(tmp_path: Path) -> None:
+    (tmp_path / "Exhibit 3.txt").write_bytes(b"caf\xe9 \xff\xfe")
+    with pytest.raises(SourceError, match="Exhibit 3.txt: not valid UTF-8"):
+        read_record(find_sources([tmp_path])[0])
+
+
+def test_missing_path_and_unknown_suffix(tmp_path: Path) -> None:
+    with pytest.raises(SourceError, match="no such file"):
+        find_sources([tmp_path / "nope"])
+    (tmp_path / "Exhibit 1.pdf").write_bytes(b"%PDF-1.4")
+    with pytest.raises(SourceError, match="cannot read '.pdf' files"):
+        find_sources([tmp_path / "Exhibit 1.pdf"])
+    write(tmp_path / "Exhibit 2.txt", "Text.")
+    files, warnings = find_sources([tmp_path])
+    assert [f.path.name for f in files] == ["Exhibit 2.txt"]
+    assert any("Exhibit 1.pdf" in w for w in warnings)
