@@ -1,0 +1,1 @@
+"""Evaluation of ExhibitQA against gold sets of questions (see eval/gold/)."""
