@@ -78,7 +78,9 @@ def build_demo(settings: Settings) -> gr.Blocks:
                 evidence = gr.HTML(label="Citations", elem_id="evidence")
         handler = partial(respond, settings=settings)
         ask_btn.click(handler, [question, chat, exhibits], [question, chat, evidence], api_name="ask")
-        question.submit(handler, [question, chat, exhibits], [question, chat, evidence], api_name=False)
+        question.submit(
+            handler, [question, chat, exhibits], [question, chat, evidence], api_visibility="private"
+        )
     return demo
 
 

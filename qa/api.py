@@ -34,6 +34,16 @@ def reset() -> None:
         _RETRIEVERS.clear()
 
 
+def scope(question: str, exhibits: list[int] | None, known: list[int]) -> tuple[list[int] | None, list[str]]:
+    """The exhibits to search: those given, else those the question names that the record has."""
+    if exhibits:
+        return exhibits, []
+    implied = [n for n in exhibits_named(question) if n in known]
+    if not implied:
+        return None, []
+    return implied, ["searched only Exhibit " + ", ".join(map(str, implied)) + ", which the question names"]
+
+
 def ask(
     question: str,
     *,
@@ -70,13 +80,8 @@ def ask(
             settings.hash(),
             timings,
         )
-    if not exhibits:
-        implied = [n for n in exhibits_named(question) if n in retriever.exhibits]
-        if implied:
-            exhibits = implied
-            notes.append(
-                "searched only Exhibit " + ", ".join(map(str, implied)) + ", which the question names"
-            )
+    exhibits, implied_note = scope(question, exhibits, retriever.exhibits)
+    notes.extend(implied_note)
 
     t1 = time.perf_counter()
     passages = retriever.search(question, exhibits=exhibits, k=settings.k)

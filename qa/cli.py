@@ -103,6 +103,38 @@ def cmd_ask(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_eval(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from eval import report as report_mod
+    from eval.run import run_eval
+
+    settings = _settings(args)
+    bar = tqdm(desc="eval", unit="question", file=sys.stderr)
+
+    def progress(done: int, total: int) -> None:
+        bar.total = total
+        bar.update(done - bar.n)
+
+    report = run_eval(
+        Path(args.gold),
+        settings,
+        mode=args.mode,
+        k=args.k,
+        limit=args.limit,
+        baselines=args.baselines,
+        progress=progress,
+    )
+    bar.close()
+    files = report_mod.write(report, Path(args.out))
+    print(report_mod.summary_table(report))
+    if report.get("baselines"):
+        print()
+        print(report_mod.baselines_table(report))
+    print(f"\nWrote {', '.join(str(f) for f in files)}")
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(
         prog="exhibitqa", description="Ask a record of exhibits; answers carry pin cites."
@@ -130,6 +162,16 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print the answer as JSON")
     p.add_argument("--store", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
     p.set_defaults(fn=cmd_ask)
+
+    p = sub.add_parser("eval", help="score answers and retrieval against a gold set")
+    p.add_argument("--gold", default="eval/gold/exhibits_61_70.jsonl", help="gold JSONL file")
+    p.add_argument("--mode", help="answerer to evaluate (default: settings)")
+    p.add_argument("--k", type=int, help="passages given to the answerer (default 8)")
+    p.add_argument("--limit", type=int, help="only the first N items")
+    p.add_argument("--out", default="eval/results/latest", help="report directory")
+    p.add_argument("--baselines", action="store_true", help="also run BM25-only, dense-only and LlamaIndex")
+    p.add_argument("--store", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
+    p.set_defaults(fn=cmd_eval)
 
     p = sub.add_parser("show", help="print one paragraph, e.g. `show 61 12`")
     p.add_argument("exhibit", type=int)

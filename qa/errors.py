@@ -32,3 +32,7 @@ def no_index(store: str) -> IndexMissingError:
         f"No index found in {store}. Build it with `exhibitqa index data/exhibits --store {store}` "
         "(or `make run`, which builds it for you)."
     )
+
+
+class GoldError(ExhibitQAError):
+    """A gold-set file is malformed or its evidence cannot be found in the index."""

@@ -90,9 +90,17 @@ class Retriever:
         self._client.close()
 
     def search(
-        self, question: str, *, exhibits: list[int] | None = None, k: int | None = None
+        self,
+        question: str,
+        *,
+        exhibits: list[int] | None = None,
+        k: int | None = None,
+        method: str = "hybrid",
     ) -> list[Passage]:
-        """The ``k`` best paragraphs for ``question``, optionally only from ``exhibits``."""
+        """The ``k`` best paragraphs for ``question``, optionally only from ``exhibits``.
+
+        ``method`` is "hybrid" (dense and BM25 fused), or "dense" or "bm25" alone (baselines).
+        """
         from llama_index.retrievers.bm25 import BM25Retriever
 
         k = k or self.settings.k
@@ -119,15 +127,25 @@ class Retriever:
             token_pattern=BM25_TOKEN_PATTERN,
             filters=filters,
         )
-        fused = QueryFusionRetriever(
-            [_ToParagraphs(dense, self._nodes, allowed), _ToParagraphs(bm25, self._nodes, allowed)],
-            mode="reciprocal_rerank",  # type: ignore[arg-type]
-            similarity_top_k=k,
-            num_queries=1,  # no LLM query rewriting: retrieval stays offline and deterministic
-            use_async=False,
-            llm=MockLLM(),
+        parts = {
+            "dense": _ToParagraphs(dense, self._nodes, allowed),
+            "bm25": _ToParagraphs(bm25, self._nodes, allowed),
+        }
+        if method not in (*parts, "hybrid"):
+            raise ConfigError(f"Unknown retrieval method '{method}': use hybrid, dense or bm25.")
+        retriever: BaseRetriever = (
+            parts[method]
+            if method in parts
+            else QueryFusionRetriever(
+                list(parts.values()),
+                mode="reciprocal_rerank",  # type: ignore[arg-type]
+                similarity_top_k=k,
+                num_queries=1,  # no LLM query rewriting: retrieval stays offline and deterministic
+                use_async=False,
+                llm=MockLLM(),
+            )
         )
-        hits = fused.retrieve(question)
+        hits = retriever.retrieve(question)[:k]
         return [
             Passage(
                 paragraph=self.paragraphs[

@@ -22,9 +22,11 @@ def app_url(sample_settings: Settings) -> Iterator[str]:
     import app
 
     demo = app.build_demo(sample_settings)
-    demo.queue().launch(server_name="127.0.0.1", server_port=_free_port(), prevent_thread_lock=True, quiet=True)
+    demo.queue().launch(
+        server_name="127.0.0.1", server_port=_free_port(), prevent_thread_lock=True, quiet=True
+    )
     try:
-        yield demo.local_url
+        yield str(demo.local_url)
     finally:
         demo.close()
 
@@ -47,7 +49,9 @@ def test_chat_answers_with_cites_and_evidence(app_url: str) -> None:
     from gradio_client import Client
 
     client = Client(app_url, verbose=False)
-    box, history, evidence = client.predict("When did China become a member of the WTO?", [], [], api_name="/ask")
+    box, history, evidence = client.predict(
+        "When did China become a member of the WTO?", [], [], api_name="/ask"
+    )
     assert box == ""
     answer: dict[str, Any] = history[-1]
     assert answer["role"] == "assistant"

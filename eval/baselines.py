@@ -1,0 +1,85 @@
+"""The LlamaIndex out-of-the-box pipeline, as a user would build it in ten lines, for comparison.
+
+One Document per exhibit, the default SentenceSplitter, a VectorStoreIndex over Chroma, the same
+embedding model as ExhibitQA, ``similarity_top_k=2``. A hit is a retrieved chunk that contains an
+evidence quote (normalised), so chunks and paragraphs are judged by the same rule.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from eval.gold import GoldItem, Located
+from eval.metrics import mean
+from index.embed import get_embedder
+from index.sources import find_sources, read_record
+from index.store import chroma_client
+from qa.api import scope
+from qa.cites import normalize
+from qa.retrieve import Retriever
+from qa.settings import Settings
+
+OOTB_TOP_K = 2
+HIT_KS = (1, 2, 3, 5, 10)
+
+
+def llamaindex_ootb(
+    items: list[GoldItem], located: dict[str, Located], retriever: Retriever, settings: Settings
+) -> dict[str, Any]:
+    """Evidence hit@k, MRR and characters retrieved of the out-of-the-box pipeline."""
+    import time
+
+    from llama_index.core import Document, StorageContext, VectorStoreIndex
+    from llama_index.vector_stores.chroma import ChromaVectorStore
+
+    sources = [Path(s["path"]) for s in retriever.manifest["sources"]]
+    exhibits = [e for e, _ in read_record(find_sources(sources)[0])]
+    with tempfile.TemporaryDirectory() as tmp:
+        client = chroma_client(Path(tmp))
+        try:
+            t0 = time.perf_counter()
+            store = ChromaVectorStore(chroma_collection=client.create_collection("ootb"))
+            index = VectorStoreIndex.from_documents(
+                [Document(text=e.text, metadata={"exhibit": e.number}) for e in exhibits],
+                storage_context=StorageContext.from_defaults(vector_store=store),
+                embed_model=get_embedder(settings.embedding_model),
+            )
+            build_s = time.perf_counter() - t0
+            n_chunks = client.get_collection("ootb").count()
+            hits: dict[int, list[float]] = {k: [] for k in HIT_KS}
+            rrs: list[float] = []
+            chars: list[int] = []
+            for item in items:
+                exhibits_filter, _ = scope(item.question, None, retriever.exhibits)
+                nodes = index.as_retriever(similarity_top_k=max(HIT_KS)).retrieve(item.question)
+                if exhibits_filter:  # the same exhibit scoping ExhibitQA gets, applied after the fact
+                    nodes = [n for n in nodes if n.node.metadata.get("exhibit") in exhibits_filter]
+                chunks = [(int(n.node.metadata["exhibit"]), normalize(n.node.get_content())) for n in nodes]
+                chars.append(sum(len(n.node.get_content()) for n in nodes[:OOTB_TOP_K]))
+                quotes = [(e.exhibit, normalize(e.quote)) for e in item.evidence]
+                if not quotes or not located[item.id].per_quote:
+                    continue
+                for k in HIT_KS:
+                    top = chunks[:k]
+                    hits[k].append(mean(any(ex == ce and q in text for ce, text in top) for ex, q in quotes))
+                first = next(
+                    (
+                        i
+                        for i, (ce, text) in enumerate(chunks, 1)
+                        if any(ex == ce and q in text for ex, q in quotes)
+                    ),
+                    None,
+                )
+                rrs.append(1.0 / first if first else 0.0)
+        finally:
+            client.close()
+    return {
+        **{f"hit@{k}": mean(v) for k, v in hits.items()},
+        "mrr": mean(rrs),
+        "chars_retrieved": mean(chars),
+        "passages": OOTB_TOP_K,
+        "chunks": n_chunks,
+        "build_s": round(build_s, 1),
+    }

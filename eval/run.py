@@ -1,0 +1,165 @@
+"""Run a gold set through ExhibitQA (and, on request, the baselines) and compute the report."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from eval.gold import GoldItem, Located, load_gold, locate
+from eval.metrics import Key, contains_facts, evidence_recall_at_k, mean, percentile, reciprocal_rank
+from qa.api import ask, get_retriever, scope
+from qa.cites import quote_in
+from qa.errors import GoldError
+from qa.settings import Settings
+
+KS = (1, 3, 5, 10)
+RETRIEVAL_METHODS = ("hybrid", "dense", "bm25")
+
+Progress = Callable[[int, int], None]
+
+
+@dataclass
+class ItemResult:
+    """How one gold item fared."""
+
+    item: GoldItem
+    located: Located
+    answer: str = ""
+    refused: bool = False
+    correct: bool = False
+    cited: list[Key] = field(default_factory=list)
+    verified: list[bool] = field(default_factory=list)
+    ranked: dict[str, list[Key]] = field(default_factory=dict)
+    chars: dict[str, int] = field(default_factory=dict)
+    latency_ms: float = 0.0
+
+    def recall(self, k: int, method: str = "hybrid") -> float:
+        return evidence_recall_at_k(self.ranked.get(method, []), self.located.per_quote, k)
+
+
+def run_eval(
+    gold_path: Path,
+    settings: Settings,
+    *,
+    mode: str | None = None,
+    k: int | None = None,
+    limit: int | None = None,
+    baselines: bool = False,
+    progress: Progress | None = None,
+) -> dict[str, Any]:
+    """Evaluate ``settings``' store and answerer on the gold file; returns the report dict."""
+    items = load_gold(gold_path)[:limit] if limit else load_gold(gold_path)
+    retriever = get_retriever(settings)
+    located = locate(items, list(retriever.paragraphs.values()))
+    errors = [
+        f"{i.id}: quote not found in Exhibit {e.exhibit}: {e.quote[:60]!r}"
+        for i in items
+        for e in located[i.id].missing
+    ]
+    if errors:
+        raise GoldError("Gold evidence not found in the index:\n" + "\n".join(errors))
+    methods = RETRIEVAL_METHODS if baselines else ("hybrid",)
+    k = k or settings.k
+    results: list[ItemResult] = []
+    for n, item in enumerate(items, 1):
+        r = ItemResult(item, located[item.id])
+        exhibits, _ = scope(item.question, None, retriever.exhibits)
+        for m in methods:
+            passages = retriever.search(item.question, exhibits=exhibits, k=max(KS), method=m)
+            r.ranked[m] = [(p.paragraph.exhibit, p.paragraph.number) for p in passages]
+            r.chars[m] = sum(len(p.paragraph.text) for p in passages[:k])
+        answer = ask(item.question, k=k, mode=mode, settings=settings)
+        r.answer, r.refused, r.latency_ms = answer.text, answer.refused, answer.timings_ms.get("total", 0.0)
+        r.cited = [(c.exhibit, c.paragraph) for c in answer.citations]
+        r.verified = [
+            (c.exhibit, c.paragraph) in retriever.paragraphs
+            and quote_in(c.quote, retriever.paragraphs[(c.exhibit, c.paragraph)].text)
+            for c in answer.citations
+        ]
+        r.correct = (
+            r.refused
+            if not item.answerable
+            else (not r.refused and contains_facts(r.answer, item.answers, item.all_required))
+        )
+        results.append(r)
+        if progress:
+            progress(n, len(items))
+    report = summarize(results, gold_path, mode or settings.mode, k)
+    if baselines:
+        from eval.baselines import llamaindex_ootb
+
+        report["baselines"] = {m: _retrieval_summary(results, m, k) for m in methods}
+        report["baselines"]["llamaindex_ootb"] = llamaindex_ootb(items, located, retriever, settings)
+    return report
+
+
+def _retrieval_summary(results: list[ItemResult], method: str, k: int) -> dict[str, float]:
+    answerable = [r for r in results if r.located.per_quote]
+    out = {f"hit@{n}": mean(r.recall(n, method) for r in answerable) for n in (1, 2, *KS[1:])}
+    out["mrr"] = mean(reciprocal_rank(r.ranked[method], r.located.paragraphs) for r in answerable)
+    out["chars_retrieved"] = mean(r.chars[method] for r in results)
+    out["passages"] = k
+    return out
+
+
+def summarize(results: list[ItemResult], gold_path: Path, mode: str, k: int) -> dict[str, Any]:
+    """The report dict (the keys of report.json) from per-item results."""
+    answerable = [r for r in results if r.item.answerable]
+    unanswerable = [r for r in results if not r.item.answerable]
+    with_evidence = [r for r in results if r.located.per_quote]
+    cites = [(r, key) for r in results for key in r.cited]
+    gold_quotes = [(r, q) for r in answerable for q in r.located.per_quote]
+    by_type: dict[str, dict[str, float]] = {}
+    for t in sorted({r.item.type for r in results}):
+        rs = [r for r in results if r.item.type == t]
+        ev = [r for r in rs if r.located.per_quote]
+        by_type[t] = {
+            "n": len(rs),
+            "accuracy": mean(r.correct for r in rs),
+            "recall@5": mean(r.recall(5) for r in ev) if ev else float("nan"),
+        }
+    return {
+        "gold": str(gold_path),
+        "n": len(results),
+        "mode": mode,
+        "k": k,
+        "retrieval": {
+            **{f"recall@{n}": mean(r.recall(n) for r in with_evidence) for n in KS},
+            "mrr": mean(reciprocal_rank(r.ranked["hybrid"], r.located.paragraphs) for r in with_evidence),
+        },
+        "answer": {
+            "accuracy": mean(r.correct for r in results),
+            "answerable_accuracy": mean(r.correct for r in answerable),
+            "refusal_recall": mean(r.refused for r in unanswerable),
+            "false_refusal_rate": mean(r.refused for r in answerable),
+        },
+        "citations": {
+            "precision": mean(key in r.located.paragraphs for r, key in cites),
+            "recall": mean(bool(q & set(r.cited)) for r, q in gold_quotes),
+            "verified_rate": mean(v for r in results for v in r.verified) if cites else 1.0,
+            "n": len(cites),
+        },
+        "latency_ms": {
+            "p50": percentile((r.latency_ms for r in results), 50),
+            "p95": percentile((r.latency_ms for r in results), 95),
+        },
+        "by_type": by_type,
+        "items": [
+            {
+                "id": r.item.id,
+                "type": r.item.type,
+                "question": r.item.question,
+                "answer": r.answer,
+                "correct": r.correct,
+                "refused": r.refused,
+                "recall@5": r.recall(5) if r.located.per_quote else None,
+                "cited": [list(c) for c in r.cited],
+                "gold_paragraphs": sorted([list(p) for p in r.located.paragraphs]),
+                "expected": list(r.item.answers),
+                "latency_ms": round(r.latency_ms, 1),
+            }
+            for r in results
+        ],
+    }
