@@ -34,6 +34,8 @@ class ItemResult:
     ranked: dict[str, list[Key]] = field(default_factory=dict)
     chars: dict[str, int] = field(default_factory=dict)
     latency_ms: float = 0.0
+    notes: tuple[str, ...] = ()
+    support: float | None = None
 
     def recall(self, k: int, method: str = "hybrid") -> float:
         return evidence_recall_at_k(self.ranked.get(method, []), self.located.per_quote, k)
@@ -71,7 +73,8 @@ def run_eval(
             r.ranked[m] = [(p.paragraph.exhibit, p.paragraph.number) for p in passages]
             r.chars[m] = sum(len(p.paragraph.text) for p in passages[:k])
         answer = ask(item.question, k=k, mode=mode, settings=settings)
-        r.answer, r.refused, r.latency_ms = answer.text, answer.refused, answer.timings_ms.get("total", 0.0)
+        r.answer, r.refused, r.notes, r.support = answer.text, answer.refused, answer.notes, answer.support
+        r.latency_ms = answer.timings_ms.get("total", 0.0)
         r.cited = [(c.exhibit, c.paragraph) for c in answer.citations]
         r.verified = [
             (c.exhibit, c.paragraph) in retriever.paragraphs
@@ -159,6 +162,8 @@ def summarize(results: list[ItemResult], gold_path: Path, mode: str, k: int) -> 
                 "gold_paragraphs": sorted([list(p) for p in r.located.paragraphs]),
                 "expected": list(r.item.answers),
                 "latency_ms": round(r.latency_ms, 1),
+                "notes": list(r.notes),
+                "support": r.support,
             }
             for r in results
         ],

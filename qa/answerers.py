@@ -21,6 +21,7 @@ class Draft:
     citations: tuple[Citation, ...]
     refused: bool
     notes: tuple[str, ...] = ()
+    support: float | None = None  # how well the evidence bears the answer, 0..1, if the answerer knows
 
 
 class Toolkit(Protocol):

@@ -8,9 +8,9 @@ from pathlib import Path
 
 from qa.answerers import REFUSAL, get_answerer
 from qa.cites import remove_cites, verify
+from qa.questions import exhibits_named
 from qa.retrieve import Retriever
 from qa.settings import Settings
-from qa.text import exhibits_named
 from qa.types import Answer
 
 _RETRIEVERS: dict[tuple[str, str], Retriever] = {}
@@ -111,4 +111,5 @@ def ask(
         settings_hash=settings.hash(),
         timings_ms=timings,
         notes=tuple(notes),
+        support=draft.support,
     )

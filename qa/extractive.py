@@ -14,15 +14,14 @@ from dataclasses import dataclass
 import numpy as np
 
 from qa.answerers import REFUSAL, Draft, Toolkit
+from qa.questions import exhibits_named, question_type, specific_words
 from qa.settings import Settings
-from qa.text import exhibits_named, question_type, specific_words, split_sentences, terms
+from qa.text import split_sentences, terms
 from qa.types import Citation, Passage
 
 # Cosines of e5 sit in a compressed band; this maps the useful part of it onto 0..1.
 _COS_FLOOR, _COS_SPAN = 0.75, 0.17
 _MAX_SENTENCES_EMBEDDED = 60
-# A term in fewer than ~5% of paragraphs (idf = log(1 + N / (df + 0.5)) >= 3).
-_RARE_IDF = 3.0
 
 
 @dataclass(frozen=True)
@@ -109,33 +108,27 @@ class ExtractiveAnswerer:
 
     def answer(self, question: str, passages: Sequence[Passage], tools: Toolkit) -> Draft:
         named = {str(n) for n in exhibits_named(question)}
-        specific = [w for w in specific_words(question) if w not in named]
-        absent = [w for w in specific if any(tools.df(t) == 0 for t in terms(w))]
+        absent = [w for w in specific_words(question) if w not in named and not _mentioned(w, tools)]
         if absent:
             return _refuse("the record never mentions " + ", ".join(absent))
-        # Rare names and figures of the question must be in the evidence: a figure about China
-        # does not answer a question about India. For facts (numbers, dates) the very sentence
-        # must hold them; otherwise its paragraph.
-        rare = {t for w in specific for t in terms(w) if tools.idf(t) >= _RARE_IDF}
         qtype = question_type(question)
-        strict = qtype.kind in ("numeric", "date")
-        typed = [
-            c
-            for c in self.candidates(question, passages, tools)
-            if c.type_match and rare <= set(terms(c.sentence if strict else c.passage.paragraph.text))
-        ]
+        typed = [c for c in self.candidates(question, passages, tools) if c.type_match]
         if not typed:
-            return _refuse(
-                f"no retrieved sentence holds a {qtype.kind} fact with "
-                + (", ".join(sorted(rare)) or "the question's terms")
-            )
-        if typed[0].support < self.settings.refuse_below:
-            return _refuse(f"best support {typed[0].support:.2f} < {self.settings.refuse_below}")
-        chosen = [typed[0]]
-        limit = {"list": self.settings.max_answer_sentences, "other": 2}.get(qtype.kind, 1)
-        keep_above = 0.8 if qtype.kind == "list" else 0.92
+            return _refuse(f"no retrieved sentence holds a {qtype.kind} fact")
+        best = typed[0]
+        if best.support < self.settings.refuse_below:
+            return _refuse(f"best support {best.support:.2f} < {self.settings.refuse_below}", best.support)
+        # A second sentence close behind the best often holds the fact the best only frames;
+        # lists gather more.
+        limit = (
+            self.settings.max_answer_sentences
+            if qtype.kind == "list"
+            else min(2, self.settings.max_answer_sentences)
+        )
+        keep_above = 0.8 if qtype.kind == "list" else 0.85
+        chosen = [best]
         for c in typed[1:]:
-            if len(chosen) >= limit or c.score < keep_above * chosen[0].score:
+            if len(chosen) >= limit or c.score < keep_above * best.score:
                 break
             if all(c.sentence != o.sentence for o in chosen):
                 chosen.append(c)
@@ -143,8 +136,24 @@ class ExtractiveAnswerer:
             Citation(c.passage.paragraph.exhibit, c.passage.paragraph.number, c.sentence) for c in chosen
         )
         text = "\n".join(f"\u201c{c.quote}\u201d {c.render()}" for c in citations)
-        return Draft(text, citations, refused=False)
+        return Draft(text, citations, refused=False, support=best.support)
 
 
-def _refuse(why: str) -> Draft:
-    return Draft(REFUSAL, (), refused=True, notes=(why,))
+# "Korean" when the record says "Korea", "Vietnamese" for "Vietnam".
+_DEMONYM_ENDINGS = ("ian", "ese", "an", "n", "i")
+
+
+def _mentioned(word: str, tools: Toolkit) -> bool:
+    """Whether the record uses ``word`` (a name or figure), allowing for demonyms."""
+    if all(tools.df(t) > 0 for t in terms(word)):
+        return True
+    lower = word.lower()
+    return any(
+        lower.endswith(end) and all(tools.df(t) > 0 for t in terms(lower[: -len(end)]) or ["\0"])
+        for end in _DEMONYM_ENDINGS
+        if len(lower) - len(end) >= 4
+    )
+
+
+def _refuse(why: str, support: float = 0.0) -> Draft:
+    return Draft(REFUSAL, (), refused=True, notes=(why,), support=support)

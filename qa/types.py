@@ -94,6 +94,7 @@ class Answer:
     settings_hash: str
     timings_ms: dict[str, float] = field(default_factory=dict)
     notes: tuple[str, ...] = ()
+    support: float | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -117,6 +118,7 @@ class Answer:
             ],
             "timings_ms": {k: round(v, 1) for k, v in self.timings_ms.items()},
             "notes": list(self.notes),
+            "support": None if self.support is None else round(self.support, 4),
         }
 
     def _repr_markdown_(self) -> str:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from qa.text import exhibits_named, question_type, split_sentences, terms
+from qa.questions import exhibits_named, question_type
+from qa.text import split_sentences, terms
 
 
 @pytest.mark.parametrize(
@@ -87,7 +88,7 @@ def test_question_type(question: str, kind: str) -> None:
     ],
 )
 def test_question_type_matches(kind: str, sentence: str, ok: bool) -> None:
-    from qa.text import QuestionType
+    from qa.questions import QuestionType
 
     assert QuestionType(kind).matches(sentence) is ok
 

@@ -1,0 +1,146 @@
+"""Understanding a question: what kind of fact it asks for, its names and figures, its exhibits."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from qa.text import STOPWORDS
+
+_NUMBER_WORDS = (
+    "one two three four five six seven eight nine ten eleven twelve thirteen fifteen twenty thirty "
+    "forty fifty sixty seventy eighty ninety hundred thousand million billion trillion half dozen"
+)
+_FIGURE_RE = re.compile(r"\d[\d,.]*%?|\b(?:" + "|".join(_NUMBER_WORDS.split()) + r")\b", re.I)
+_ZH_FIGURE_RE = re.compile(
+    "[\u96f6\u4e00\u4e8c\u4e09\u56db\u4e94\u516d\u4e03\u516b\u4e5d\u5341\u767e\u5343\u4e07\u4ebf]+"
+)
+_YEAR_RE = re.compile(r"(?:1[89]|20)\d\d")
+_MONTHS = "January|February|March|April|May|June|July|August|September|October|November|December"
+_DATE_RE = re.compile(rf"\b(?:1[89]|20)\d\d\b|\b(?:{_MONTHS})\b|\d{{4}}\u5e74|\d{{1,2}}\u6708", re.I)
+_NAME_RE = re.compile(r"\b[A-Z][a-z]+(?:\s+(?:of\s+|and\s+|the\s+)?[A-Z][A-Za-z]+)+|\b[A-Z]{2,}\b")
+
+
+# "section 307", "Article 19", "No. 6": numbers that name a provision, not a quantity.
+_PROVISION_RE = re.compile(
+    r"\b(?:sections?|articles?|arts?\.|chapters?|parts?|paragraphs?|nos?\.|numbers?|\u00a7+)\s*\d[\d.]*", re.I
+)
+
+
+def figures(text: str) -> set[str]:
+    """Numbers in ``text`` that can answer "how many" (a year or a provision number cannot)."""
+    text = _PROVISION_RE.sub(" ", text)
+    found = {m.group(0).lower().rstrip(".,") for m in _FIGURE_RE.finditer(text)}
+    found |= set(_ZH_FIGURE_RE.findall(text))
+    return {f for f in found if f and not _YEAR_RE.fullmatch(f)}
+
+
+def dates(text: str) -> set[str]:
+    return {m.group(0).lower() for m in _DATE_RE.finditer(text)}
+
+
+# A figure asked for in a unit must come in that unit: a dollar amount is not answered by a
+# tonnage, nor a percentage by a count.
+_UNITS: tuple[tuple[re.Pattern[str], re.Pattern[str]], ...] = tuple(
+    (re.compile(q, re.I), re.compile(a, re.I))
+    for q, a in (
+        (r"\bdollars?\b|\busd\b|\$", r"\$\s?\d|\bdollars?\b|\busd\b|\bus\$"),
+        (r"\byuan\b|\brmb\b|\brenminbi\b", r"\byuan\b|\brmb\b|\u5143"),
+        (r"\b(?:percent(?:age)?|per cent)\b|%|(?<!exchange )\brates?\b", r"%|\bper ?cent\b|\u767e\u5206"),
+        (
+            r"\b(?:share|proportion|portion|fraction)\b",
+            r"%|\bper ?cent\b|\b(?:half|third|quarter|fifth|majority)\b|\u767e\u5206|\u6210",
+        ),
+        (
+            r"\b(?:price|prices|cost|costs|paid|pay|worth|spend|spent|money|funds?|funding|budget)\b",
+            r"\$\s?\d|\bdollars?\b|\busd\b|\byuan\b|\brmb\b|\beuros?\b|\u5143",
+        ),
+        (r"\b(?:tons?|tonnes?|tonnage)\b", r"\btons?\b|\btonnes?\b|\u5428"),
+        (r"\bcubic met", r"\bcubic met|\u7acb\u65b9"),
+        (r"\bhow long\b", r"\b(?:days?|weeks?|months?|years?)\b|[\u5929\u5468\u6708\u5e74]"),
+    )
+)
+
+
+@dataclass(frozen=True)
+class QuestionType:
+    """What kind of fact a question asks for, used to prefer sentences that hold one."""
+
+    kind: str  # "numeric", "date", "name", "list" or "other"
+    unit: re.Pattern[str] | None = None  # for numeric questions asked in a unit
+
+    def matches(self, sentence: str, question: str = "") -> bool:
+        """Whether ``sentence`` holds a fact of this kind that the question does not already give."""
+        if self.kind == "numeric":
+            if self.unit is not None and not self.unit.search(sentence):
+                return False
+            return bool(figures(sentence) - figures(question))
+        if self.kind == "date":
+            return bool(dates(sentence) - dates(question))
+        if self.kind == "name":
+            return bool(_NAME_RE.search(sentence))
+        return True
+
+
+def question_type(question: str) -> QuestionType:
+    """Classify a question by its wording (how many -> numeric, when -> date, who -> name...)."""
+    q = question.lower().strip()
+    if re.search(
+        r"\bwhat (?:\w+ ){0,2}(?:growth|increase|decrease|reduction|target|figure|amount|sum|total|value"
+        r"|number|share|percentage|percent|proportion|portion|fraction|ratio|rate|level|volume|quantity"
+        r"|price|cost)s?\b|\bhow (?:many|much|large|big|long|far|high)\b|\bby how much\b",
+        q,
+    ):
+        unit = next((answer for asked, answer in _UNITS if asked.search(question)), None)
+        return QuestionType("numeric", unit)
+    if re.search(
+        r"^when\b|\bwhen (?:did|was|were|will|does|do|is|are|had|has|must|should)\b|\bwhat (?:date|day|year|month|time)\b|\bwhich (?:date|day|year|month)\b|\bin what year\b|\bhow soon\b",
+        q,
+    ):
+        return QuestionType("date")
+    if re.search(
+        r"^(?:who|whom|whose)\b|\bwhich (?:company|companies|ministry|agency|organi[sz]ation|association|person|official|country|countries|department|group|enterprise|bank|exchange|authority|body)\b|\bwho\b",
+        q,
+    ):
+        return QuestionType("name")
+    if re.search(
+        r"\bwhat (?:are|were) (?:the )?(?:main |key |major |three |two |four |five )?(?:\w+ )?(?:measures|steps|goals|tasks|principles|areas|concerns|problems|issues|policies|factors|sectors|products|elements|priorities|targets|actions)\b|\blist\b|\bwhich (?:\w+ )?(?:measures|areas|industries|sectors|products)\b",
+        q,
+    ):
+        return QuestionType("list")
+    return QuestionType("other")
+
+
+def specific_words(question: str) -> list[str]:
+    """Names and figures in a question (capitalised words not at its start, numbers, years).
+
+    If the record never uses one of these, it cannot answer the question, however similar the
+    rest of the wording is.
+    """
+    words = re.findall(r"[A-Za-z][A-Za-z'\u2019.-]*|\d[\d,.]*\d|\d", question)
+    out = []
+    for i, w in enumerate(words):
+        w = re.sub(r"['\u2019]s$", "", w).strip(".,'\u2019-")
+        if (
+            w.isdigit()
+            or re.fullmatch(r"\d[\d,.]*\d", w)
+            or (
+                i > 0
+                and w[:1].isupper()
+                and w.lower() not in STOPWORDS
+                and not re.fullmatch(r"Ex(h|hibit)?s?", w)
+            )
+        ):
+            out.append(w)
+    return out
+
+
+_EXHIBIT_MENTION_RE = re.compile(r"\b(?:exhibits?|exh?\.)\s*(\d{1,5})(?:\s*(?:,|and|&)\s*(\d{1,5}))*", re.I)
+
+
+def exhibits_named(question: str) -> list[int]:
+    """Exhibit numbers a question names ("In Exhibit 64, ...", "Exhibits 61 and 63")."""
+    out: list[int] = []
+    for m in _EXHIBIT_MENTION_RE.finditer(question):
+        out.extend(int(n) for n in re.findall(r"\d{1,5}", m.group(0)))
+    return sorted(set(out))
