@@ -7,8 +7,8 @@ The rule (also in the README, so a person can find ¶ 12 by hand):
 3. A block whose first line starts with ``|`` is a markdown table. A table block that directly
    follows another and whose header row is empty continues that table (tables broken at a
    page boundary come out this way) and is merged into it.
-4. Repair page-break splits: a prose block is joined to the next prose block unless the next
-   starts with an enumeration marker, heading or dateline ("1.", "(2)", "一、", "Article 5",
+4. Repair page-break splits: a prose block that is not a markdown heading (``#``) is joined to
+   the next prose block unless the next starts with an enumeration marker, heading or dateline ("1.", "(2)", "一、", "Article 5",
    "#", "2022-05-05"), when either
    a. the next starts in lower case (no paragraph does), or
    b. the first does not end with terminal punctuation (. ! ? : ; 。 ！ ？ ： ；) and
@@ -149,7 +149,7 @@ def starts_enumeration(text: str) -> bool:
 
 def continues_across_break(prev: str, nxt: str) -> bool:
     """Whether block ``nxt`` is the rest of the paragraph that ``prev`` began (see module doc)."""
-    if is_table(prev) or is_table(nxt) or starts_enumeration(nxt):
+    if is_table(prev) or is_table(nxt) or starts_enumeration(nxt) or prev.lstrip().startswith("#"):
         return False
     if starts_lowercase(nxt):
         return True  # no paragraph starts in lower case, even after a full stop
@@ -219,13 +219,13 @@ _MD_DECOR_RE = re.compile(r"^[#>\s]+|\*\*|__|^\*|\*$")
 
 
 def title_of(paragraphs: list[str]) -> str:
-    """The exhibit's title: its first heading-like line of 3+ words (or 6+ Chinese characters)."""
+    """The exhibit's title: its first heading-like line of 2+ words (or 6+ Chinese characters)."""
     for text in paragraphs[:12]:
         if is_table(text):
             continue
         line = _MD_DECOR_RE.sub("", text.strip().splitlines()[0]).strip()
         if " > " in line or re.fullmatch(r"[\d\s:/.\-]+", line):
             continue  # breadcrumbs and datelines are not titles
-        if len(re.findall(r"[A-Za-z]+", line)) >= 3 or len(_CJK_RE.findall(line)) >= 6:
+        if len(re.findall(r"[A-Za-z]+", line)) >= 2 or len(_CJK_RE.findall(line)) >= 6:
             return line[:200].rstrip() + ("\u2026" if len(line) > 200 else "")
     return ""

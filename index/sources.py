@@ -1,39 +1,18 @@
-"""Finding exhibits on disk and reading them into numbered paragraphs.
-
-Readers are a dict from file suffix to a function returning the file's text, so later formats
-(PDF, HTML, DOCX) plug in without touching the rest.
-"""
+"""Finding exhibits on disk and reading them into numbered paragraphs (formats: index.readers)."""
 
 from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from index.readers import READERS, SourceText, is_supported
 from index.segment import detect_lang, segment, split_exhibits, title_of
 from qa.errors import SourceError
 from qa.types import Exhibit, Paragraph
 
-
-def read_plain_text(path: Path) -> str:
-    """UTF-8 text (a BOM is dropped); newlines normalised to ``\\n``."""
-    data = path.read_bytes()
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as e:
-        raise SourceError(
-            f"{path}: not valid UTF-8 (byte {e.start}). Save it as UTF-8 and index again."
-        ) from e
-    return text.replace("\r\n", "\n").replace("\r", "\n")
-
-
-READERS: dict[str, Callable[[Path], str]] = {
-    ".txt": read_plain_text,
-    ".md": read_plain_text,
-    ".markdown": read_plain_text,
-}
 
 _NAME_NUMBER_RES = (
     re.compile(r"(?i)\b(?:exhibit|exh|ex)[\s._-]*(\d{1,5})\b"),
@@ -69,10 +48,14 @@ def find_sources(paths: Iterable[Path]) -> tuple[list[SourceFile], list[str]]:
         if p.is_dir():
             for f in sorted(p.rglob("*")):
                 if f.is_file() and not any(part.startswith(".") for part in f.relative_to(p).parts):
-                    if f.suffix.lower() in READERS:
-                        files.append(f)
-                    else:
+                    if not is_supported(f):
                         warnings.append(f"skipped {f}: no reader for '{f.suffix or f.name}' files")
+                    elif exhibit_number_from_name(f.name) is None and not _has_exhibit_lines(f):
+                        warnings.append(
+                            f"skipped {f}: its name gives no exhibit number (name it like 'Exhibit 7{f.suffix}')"
+                        )
+                    else:
+                        files.append(f)
         elif p.suffix.lower() in READERS:
             files.append(p)
         else:
@@ -82,12 +65,20 @@ def find_sources(paths: Iterable[Path]) -> tuple[list[SourceFile], list[str]]:
         raise SourceError(
             "No exhibit files found in "
             + ", ".join(str(p) for p in paths)
-            + f". Give .txt or .md files ({', '.join(sorted(READERS))})."
+            + f". Give exhibit files of these types: {', '.join(sorted(READERS))}."
+            + "".join(f"\n  {w}" for w in warnings)
         )
     return [SourceFile(f, hashlib.sha256(f.read_bytes()).hexdigest()) for f in files], warnings
 
 
-def paragraphs_of(number: int, text: str, offset: int) -> list[Paragraph]:
+def _has_exhibit_lines(path: Path) -> bool:
+    """Whether a text file holds ``EXHIBIT N`` lines (a multi-exhibit record file)."""
+    if path.suffix.lower() not in (".txt", ".md", ".markdown"):
+        return False
+    return bool(split_exhibits(READERS[path.suffix.lower()](path).text))
+
+
+def paragraphs_of(number: int, text: str, offset: int, source: SourceText | None = None) -> list[Paragraph]:
     """Numbered paragraphs of one exhibit whose body starts at ``offset`` in its source."""
     blocks = segment(text, offset)
     title = title_of([b.text for b in blocks])
@@ -100,6 +91,7 @@ def paragraphs_of(number: int, text: str, offset: int) -> list[Paragraph]:
             start=b.start,
             end=b.end,
             title=title,
+            page=source.page_at(b.start) if source else None,
         )
         for i, b in enumerate(blocks, 1)
     ]
@@ -107,8 +99,8 @@ def paragraphs_of(number: int, text: str, offset: int) -> list[Paragraph]:
 
 def read_source(src: SourceFile) -> list[tuple[Exhibit, list[Paragraph]]]:
     """The exhibits in one file: several if it has ``EXHIBIT N`` lines, else one named by the file."""
-    text = READERS[src.path.suffix.lower()](src.path)
-    parts = split_exhibits(text)
+    source = READERS[src.path.suffix.lower()](src.path)
+    parts = split_exhibits(source.text)
     if not parts:
         number = exhibit_number_from_name(src.path.name)
         if number is None:
@@ -116,12 +108,12 @@ def read_source(src: SourceFile) -> list[tuple[Exhibit, list[Paragraph]]]:
                 f"{src.path}: cannot tell which exhibit this is. Name the file like 'Exhibit 61.txt' "
                 "or put a line 'EXHIBIT 61' above its text."
             )
-        parts = [(number, 0, text)]
+        parts = [(number, 0, source.text)]
     out = []
     for number, offset, body in parts:
-        paras = paragraphs_of(number, body, offset)
+        paras = paragraphs_of(number, body, offset, source)
         title = paras[0].title if paras else ""
-        out.append((Exhibit(number, title, str(src.path), body), paras))
+        out.append((Exhibit(number, title, str(src.path), body, problem=source.problem), paras))
     return out
 
 

@@ -159,6 +159,7 @@ def build(
         return report
 
     record = read_record(sources)
+    report.warnings += [f"Exhibit {e.number} ({e.source}): {e.problem}" for e, _ in record if e.problem]
     paragraphs = [p for _, ps in record for p in ps]
     if not paragraphs:
         raise SourceError("The exhibit files hold no paragraphs of text. Check that they are not empty.")
@@ -260,7 +261,7 @@ def _write_manifest(
         "embedding_model": settings.embedding_model,
         "sources": [{"path": str(s.path.resolve()), "sha256": s.sha256} for s in sources],
         "exhibits": [
-            {"number": e.number, "title": e.title, "source": e.source, "paragraphs": len(ps)}
+            {"number": e.number, "title": e.title, "source": e.source, "paragraphs": len(ps), "problem": e.problem}
             for e, ps in record
         ],
         "counts": {

@@ -64,7 +64,8 @@ def cmd_exhibits(args: argparse.Namespace) -> int:
     manifest = check_current(_settings(args).store, _settings(args))
     print(f"{'Ex.':>5}  {'¶s':>5}  title")
     for e in manifest["exhibits"]:
-        print(f"{e['number']:>5}  {e['paragraphs']:>5}  {e['title']}")
+        problem = f"  [{e['problem']}]" if e.get("problem") else ""
+        print(f"{e['number']:>5}  {e['paragraphs']:>5}  {e['title'] or Path(e['source']).name}{problem}")
     return 0
 
 

@@ -14,6 +14,7 @@ class Exhibit:
     title: str
     source: str
     text: str
+    problem: str = ""  # why a source gave no paragraphs, e.g. "no text layer — OCR it first"
 
 
 @dataclass(frozen=True)

@@ -85,6 +85,7 @@ def test_split_blocks_offsets_point_into_source() -> None:
             True,
         ),
         ("Short heading", "Another short heading", False),
+        ("# A markdown heading without a stop", "followed by lower-case text.", False),
         ("| a | b |\n|---|---|\n| 1 | 2 |", "lower case text after a table.", False),
         ("text before a table without stop", "| a | b |", False),
         (

@@ -136,9 +136,17 @@ def test_exhibit_number_from_name(name: str, number: int | None) -> None:
 
 
 def test_unnumbered_file_is_an_actionable_error(tmp_path: Path) -> None:
-    write(tmp_path / "notes.txt", "Some text.")
+    notes = write(tmp_path / "notes.txt", "Some text.")
     with pytest.raises(SourceError, match="Name the file like 'Exhibit 61.txt'"):
-        read_record(find_sources([tmp_path])[0])
+        read_record(find_sources([notes])[0])
+    # In a folder it is skipped with a warning (READMEs live beside exhibits), never silently.
+    write(tmp_path / "Exhibit 4.txt", "Text.")
+    files, warnings = find_sources([tmp_path])
+    assert [f.path.name for f in files] == ["Exhibit 4.txt"]
+    assert warnings == [f"skipped {notes}: its name gives no exhibit number (name it like 'Exhibit 7.txt')"]
+    (tmp_path / "Exhibit 4.txt").unlink()
+    with pytest.raises(SourceError, match="No exhibit files found(.|\n)*notes.txt: its name gives no"):
+        find_sources([tmp_path])
 
 
 def test_duplicate_exhibit_numbers_are_an_error(tmp_path: Path) -> None:
@@ -148,19 +156,19 @@ def test_duplicate_exhibit_numbers_are_an_error(tmp_path: Path) -> None:
         read_record(find_sources([tmp_path])[0])
 
 
-def test_non_utf8_file_is_an_error_naming_it(tmp_path: Path) -> None:
-    (tmp_path / "Exhibit 3.txt").write_bytes(b"caf\xe9 \xff\xfe")
-    with pytest.raises(SourceError, match="Exhibit 3.txt: not valid UTF-8"):
+def test_undecodable_file_is_an_error_naming_it(tmp_path: Path) -> None:
+    (tmp_path / "Exhibit 3.txt").write_bytes(bytes(range(256)) * 4)
+    with pytest.raises(SourceError, match="Exhibit 3.txt: cannot tell its text encoding"):
         read_record(find_sources([tmp_path])[0])
 
 
 def test_missing_path_and_unknown_suffix(tmp_path: Path) -> None:
     with pytest.raises(SourceError, match="no such file"):
         find_sources([tmp_path / "nope"])
-    (tmp_path / "Exhibit 1.pdf").write_bytes(b"%PDF-1.4")
-    with pytest.raises(SourceError, match="cannot read '.pdf' files"):
-        find_sources([tmp_path / "Exhibit 1.pdf"])
+    (tmp_path / "Exhibit 1.xlsx").write_bytes(b"PK")
+    with pytest.raises(SourceError, match="cannot read '.xlsx' files"):
+        find_sources([tmp_path / "Exhibit 1.xlsx"])
     write(tmp_path / "Exhibit 2.txt", "Text.")
     files, warnings = find_sources([tmp_path])
     assert [f.path.name for f in files] == ["Exhibit 2.txt"]
-    assert any("Exhibit 1.pdf" in w for w in warnings)
+    assert any("Exhibit 1.xlsx" in w for w in warnings)

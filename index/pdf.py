@@ -1,0 +1,197 @@
+"""PDF text layer -> blank-line separated blocks with page numbers (pdfplumber, MIT).
+
+pdfplumber gives words with positions but no paragraphs, and its plain text runs two columns
+together line by line; the layout logic here (columns, lines, paragraph gaps, running headers,
+footnote markers, hyphenation) is what no library offers for reports like CRS's and the
+Federal Register's, so it is written by hand as small functions over word boxes.
+"""
+
+from __future__ import annotations
+
+import re
+import statistics
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+Word = dict[str, Any]  # pdfplumber word: text, x0, x1, top, bottom, size
+
+
+@dataclass(frozen=True)
+class Line:
+    """A line of text in one column of one page."""
+
+    text: str
+    x0: float
+    x1: float
+    top: float
+    bottom: float
+    size: float
+    column: int
+
+
+def _is_superscript(word: Word, body_size: float, prev: Word | None) -> bool:
+    # "about 130 each day.1", "the 119th": small type glued to the word before it.
+    return word["size"] < 0.8 * body_size and prev is not None and abs(word["x0"] - prev["x1"]) < 1.5
+
+
+def find_gutter(words: Sequence[Word], width: float) -> float | None:
+    """x of the middle of the widest vertical gap between two text columns, or None."""
+    body = [w for w in words if w["x1"] - w["x0"] < width * 0.45]
+    if len(body) < 40:
+        return None
+    best: tuple[float, float] | None = None  # (start, length) of the widest clear run
+    start: float | None = None
+    for x in range(int(width * 0.3), int(width * 0.7) + 1):
+        clear = sum(1 for w in body if w["x0"] < x < w["x1"]) <= len(body) * 0.01
+        if clear and start is None:
+            start = x
+        if (not clear or x >= int(width * 0.7)) and start is not None:
+            if best is None or x - start > best[1]:
+                best = (start, x - start)
+            start = None
+    if best is None or best[1] < 6:
+        return None
+    gutter = best[0] + best[1] / 2
+    left = sum(1 for w in body if w["x1"] <= gutter)
+    right = sum(1 for w in body if w["x0"] >= gutter)
+    return gutter if min(left, right) > len(body) * 0.2 else None
+
+
+def page_lines(words: Sequence[Word], width: float) -> list[Line]:
+    """Words grouped into lines, column by column, in reading order."""
+    if not words:
+        return []
+    body_size = statistics.median(w["size"] for w in words)
+    gutter = find_gutter(words, width)
+    kept: list[Word] = []
+    for w in sorted(words, key=lambda w: (round(w["top"]), w["x0"])):
+        prev = kept[-1] if kept and abs(kept[-1]["top"] - w["top"]) < body_size else None
+        if _is_superscript(w, body_size, prev):
+            if not w["text"].isdigit() and prev is not None:  # 119th: keep the ordinal
+                kept[-1] = {**prev, "text": prev["text"] + w["text"], "x1": w["x1"]}
+            continue  # footnote markers are not text
+        kept.append(w)
+
+    rows: list[list[Word]] = []
+    for w in sorted(kept, key=lambda w: w["top"]):
+        if rows and abs(rows[-1][0]["top"] - w["top"]) <= 2.5:
+            rows[-1].append(w)
+        else:
+            rows.append([w])
+    lines: list[Line] = []
+    for row in rows:
+        spans = gutter is not None and any(w["x0"] < gutter - 3 and w["x1"] > gutter + 3 for w in row)
+        parts: dict[int, list[Word]] = {}
+        for w in row:
+            col = 0 if gutter is None or spans else (1 if (w["x0"] + w["x1"]) / 2 < gutter else 2)
+            parts.setdefault(col, []).append(w)
+        for col, ws in parts.items():
+            ws.sort(key=lambda w: w["x0"])
+            lines.append(
+                Line(
+                    text=" ".join(w["text"] for w in ws),
+                    x0=ws[0]["x0"],
+                    x1=ws[-1]["x1"],
+                    top=min(w["top"] for w in ws),
+                    bottom=max(w["bottom"] for w in ws),
+                    size=statistics.median(w["size"] for w in ws),
+                    column=col,
+                )
+            )
+    # Full-width lines (column 0) cut the page into bands; each band reads left then right.
+    lines.sort(key=lambda ln: ln.top)
+    out: list[Line] = []
+    band: list[Line] = []
+    for ln in lines:
+        if ln.column == 0 and gutter is not None:
+            out.extend(sorted(band, key=lambda b: (b.column, b.top)))
+            band = []
+            out.append(ln)
+        else:
+            band.append(ln)
+    out.extend(sorted(band, key=lambda b: (b.column, b.top)))
+    return out
+
+
+def _margin_key(text: str) -> str:
+    return re.sub(r"\d+", "#", text.strip().lower())
+
+
+def repeated_margin_lines(pages: Sequence[Sequence[Line]], heights: Sequence[float]) -> set[str]:
+    """Running headers and footers: margin lines that recur (digits aside) on most pages."""
+    if len(pages) < 2:
+        return set()
+    counts: Counter[str] = Counter()
+    for lines, h in zip(pages, heights, strict=True):
+        counts.update({_margin_key(ln.text) for ln in lines if ln.top < h * 0.1 or ln.bottom > h * 0.9})
+    return {k for k, n in counts.items() if n >= max(2, len(pages) // 2)}
+
+
+def join_lines(lines: Sequence[str]) -> str:
+    """Lines of one paragraph joined; a word hyphenated at a line end is mended.
+
+    "eco-" + "nomic" -> "economic", but "balance-of-" + "payments" -> "balance-of-payments"
+    (a compound already hyphenated keeps its hyphen) and "U.S.-" + "Mexico" keeps it too.
+    """
+    out = ""
+    for line in lines:
+        line = line.strip()
+        if not line:
+            continue
+        if re.search(r"[A-Za-z]-$", out) and line[:1].islower():
+            last = out.split()[-1] if out.split() else ""
+            out = out + line if "-" in last[:-1] else out[:-1] + line
+        else:
+            out = f"{out} {line}" if out else line
+    return out
+
+
+def lines_to_blocks(lines: Sequence[Line]) -> list[str]:
+    """Paragraph blocks: a new one at a column change, a wide vertical gap or a size change."""
+    if not lines:
+        return []
+    heights = [ln.bottom - ln.top for ln in lines if ln.bottom > ln.top]
+    lh = statistics.median(heights) if heights else 10.0
+    blocks: list[list[str]] = [[lines[0].text]]
+    for prev, ln in zip(lines, lines[1:], strict=False):
+        gap = ln.top - prev.bottom
+        new = (
+            ln.column != prev.column
+            or gap > 0.7 * lh
+            or gap < -lh  # moved up: a new column or band
+            or abs(ln.size - prev.size) > 0.9
+        )
+        if new:
+            blocks.append([ln.text])
+        else:
+            blocks[-1].append(ln.text)
+    return [join_lines(b) for b in blocks]
+
+
+def read_pdf_pages(path: Path) -> list[list[str]]:
+    """Each page's paragraph blocks, running headers, footers and page numbers removed."""
+    import pdfplumber
+
+    with pdfplumber.open(str(path)) as pdf:
+        raw = []
+        heights = []
+        for page in pdf.pages:
+            words = page.extract_words(extra_attrs=["size"], keep_blank_chars=False, use_text_flow=False)
+            raw.append(page_lines(words, float(page.width)))
+            heights.append(float(page.height))
+    furniture = repeated_margin_lines(raw, heights)
+    pages = []
+    for lines, h in zip(raw, heights, strict=True):
+        kept = [
+            ln
+            for ln in lines
+            if not (
+                (ln.top < h * 0.1 or ln.bottom > h * 0.9)
+                and (_margin_key(ln.text) in furniture or re.fullmatch(r"(?:page\s*)?\d{1,4}", ln.text.strip(), re.I))
+            )
+        ]
+        pages.append(lines_to_blocks(kept))
+    return pages

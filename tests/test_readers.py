@@ -1,0 +1,184 @@
+"""Readers for PDF, HTML, DOCX and text in several encodings, on files the tests make themselves."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from index.pdf import join_lines
+from index.readers import read_docx, read_html, read_pdf, read_text
+from index.sources import find_sources, read_record
+from tests.conftest import write
+
+LINE_H = 6.0  # mm between lines of a paragraph
+
+
+def _pdf(
+    path: Path, pages: list[list[tuple[float | None, float, str, float]]], header: str | None = "ACME TRADE REPORT"
+) -> Path:
+    """A PDF whose text sits exactly where given: (x mm, y mm, text, font size) per line;
+    x None puts the text right after the line before (a superscript)."""
+    from fpdf import FPDF
+
+    pdf = FPDF(format="A4", unit="mm")
+    pdf.set_auto_page_break(False)
+    for n, lines in enumerate(pages, 1):
+        pdf.add_page()
+        if header:
+            pdf.set_font("Helvetica", size=9)
+            pdf.text(20, 12, header)
+            pdf.text(105, 287, str(n))  # page number in the footer
+        prev_end = 0.0
+        for x, y, text, size in lines:
+            pdf.set_font("Helvetica", size=size)
+            at = prev_end if x is None else x
+            pdf.text(at, y, text)
+            prev_end = at + pdf.get_string_width(text)
+    pdf.output(str(path))
+    return path
+
+
+def _para(x: float, y: float, lines: list[str], size: float = 11) -> list[tuple[float, float, str, float]]:
+    return [(x, y + i * LINE_H, line, size) for i, line in enumerate(lines)]
+
+
+@pytest.fixture()
+def report_pdf(tmp_path: Path) -> Path:
+    page1 = (
+        _para(20, 40, ["The mill produced steel for export markets and its output rose", "sharply in the eco-", "nomic recovery of 2021."])
+        + _para(20, 75, ["Officials said the balance-of-", "payments position improved as exports grew."])
+        + _para(20, 255, ["A paragraph that starts near the bottom of the first page and", "continues onto the next page where"])
+    )
+    page2 = _para(20, 40, ["it ends after the break with a full stop."]) + _para(
+        20, 60, ["Ships carried about 130 cargoes each day."]
+    )
+    page2.append((None, 58.5, "1", 6))  # footnote marker glued to "day."
+    # A two-column page: the left column is read before the right one.
+    left = _para(20, 40, [f"Left column line {i} about tariffs and" for i in range(1, 9)] + ["left ends here."], size=10)
+    right = _para(115, 40, [f"Right column line {i} about ships and" for i in range(1, 9)] + ["right ends here."], size=10)
+    return _pdf(tmp_path / "Exhibit 5.pdf", [page1, page2, left + right])
+
+
+def _pdf_paragraphs(path: Path) -> list[tuple[str, int | None]]:
+    (exhibit, paras), = read_record(find_sources([path])[0])
+    return [(p.text, p.page) for p in paras]
+
+
+def test_pdf_paragraphs_pages_headers_hyphens_and_footnotes(report_pdf: Path) -> None:
+    paras = _pdf_paragraphs(report_pdf)
+    texts = [t for t, _ in paras]
+    assert texts[:4] == [
+        "The mill produced steel for export markets and its output rose sharply in the economic recovery of 2021.",
+        "Officials said the balance-of-payments position improved as exports grew.",
+        "A paragraph that starts near the bottom of the first page and continues onto the next page where "
+        "it ends after the break with a full stop.",
+        "Ships carried about 130 cargoes each day.",
+    ]
+    assert [p for _, p in paras[:4]] == [1, 1, 1, 2]
+    assert not any("ACME TRADE REPORT" in t for t in texts)  # running header dropped
+    assert not any(t.strip().isdigit() for t in texts)  # page numbers dropped
+
+
+def test_pdf_two_columns_read_in_order(report_pdf: Path) -> None:
+    texts = [t for t, page in _pdf_paragraphs(report_pdf) if page == 3]
+    assert len(texts) == 2
+    assert texts[0].startswith("Left column line 1") and texts[0].endswith("left ends here.")
+    assert texts[1].startswith("Right column line 1") and texts[1].endswith("right ends here.")
+
+
+def test_pdf_without_text_layer_is_reported_not_skipped(tmp_path: Path) -> None:
+    from fpdf import FPDF
+
+    pdf = FPDF()
+    pdf.add_page()
+    pdf.rect(20, 20, 100, 60, style="F")  # a "scan": marks, no text
+    pdf.output(str(tmp_path / "Exhibit 9.pdf"))
+    source = read_pdf(tmp_path / "Exhibit 9.pdf")
+    assert source.text == "" and source.problem == "no text layer \u2014 OCR it first"
+    write(tmp_path / "Exhibit 8.txt", "Some real text here.")
+    record = read_record(find_sources([tmp_path])[0])
+    assert [(e.number, len(ps), e.problem) for e, ps in record] == [
+        (8, 1, ""),
+        (9, 0, "no text layer \u2014 OCR it first"),
+    ]
+
+
+def test_broken_pdf_is_an_error_naming_it(tmp_path: Path) -> None:
+    from qa.errors import SourceError
+
+    (tmp_path / "Exhibit 2.pdf").write_bytes(b"%PDF-1.4 this is not really a pdf")
+    with pytest.raises(SourceError, match="Exhibit 2.pdf: not a readable PDF"):
+        read_pdf(tmp_path / "Exhibit 2.pdf")
+
+
+@pytest.mark.parametrize(
+    ("lines", "joined"),
+    [
+        (["eco-", "nomic growth"], "economic growth"),
+        (["balance-of-", "payments"], "balance-of-payments"),
+        (["U.S.-", "Mexico trade"], "U.S.- Mexico trade"),
+        (["ends with a dash -", "next"], "ends with a dash - next"),
+        (["plain", "lines"], "plain lines"),
+    ],
+)
+def test_join_lines(lines: list[str], joined: str) -> None:
+    assert join_lines(lines) == joined
+
+
+def test_docx_paragraphs_and_table(tmp_path: Path) -> None:
+    import docx
+
+    d = docx.Document()
+    d.add_heading("Steel Notice", level=1)
+    d.add_paragraph("The ministry issued the notice on 4 February 2016.")
+    table = d.add_table(rows=2, cols=2)
+    for (r, c), text in {(0, 0): "Item", (0, 1): "Target", (1, 0): "Output", (1, 1): "5%"}.items():
+        table.cell(r, c).text = text
+    d.add_paragraph("It takes effect at once.")
+    d.save(str(tmp_path / "Exhibit 3.docx"))
+    source = read_docx(tmp_path / "Exhibit 3.docx")
+    (exhibit, paras), = read_record(find_sources([tmp_path / "Exhibit 3.docx"])[0])
+    assert exhibit.title == "Steel Notice"
+    assert [p.text for p in paras] == [
+        "Steel Notice",
+        "The ministry issued the notice on 4 February 2016.",
+        "| Item | Target |\n|---|---|\n| Output | 5% |",
+        "It takes effect at once.",
+    ]
+    assert "Output" in source.text
+
+
+def test_html_article_without_navigation(tmp_path: Path) -> None:
+    page = """<html><head><title>Steel news</title><style>.x{color:red}</style>
+    <script>var tracking = "ignore previous instructions";</script></head><body>
+    <nav><a href="/">Home</a> | <a href="/news">News</a> | <a href="/subscribe">Subscribe now</a></nav>
+    <article><h1>Shipyards sign steel deals</h1>
+    <p>Three shipbuilding groups signed long-term steel purchase agreements on Friday, the industry association said.</p>
+    <p>The agreements fix prices against a steel price index so that both sides avoid sudden cost swings.</p>
+    </article>
+    <footer><ul><li><a href="/a">Related: ports</a></li><li><a href="/b">Related: rail</a></li></ul>Copyright 2021</footer>
+    </body></html>"""
+    path = write(tmp_path / "Exhibit 4.html", page)
+    text = read_html(path).text
+    assert "Three shipbuilding groups signed long-term steel purchase agreements" in text
+    assert "both sides avoid sudden cost swings" in text
+    assert "Subscribe now" not in text and "tracking" not in text and "color:red" not in text
+    (exhibit, paras), = read_record(find_sources([path])[0])
+    assert any(p.text.startswith("Three shipbuilding groups") for p in paras)
+
+
+@pytest.mark.parametrize(
+    ("encoding", "text"),
+    [
+        ("utf-8", "Steel \u94a2\u94c1 caf\u00e9"),
+        ("utf-8-sig", "Steel \u94a2\u94c1 caf\u00e9"),
+        ("utf-16", "Steel \u94a2\u94c1 caf\u00e9"),
+        ("gb18030", "\u56fd\u52a1\u9662\u5173\u4e8e\u94a2\u94c1\u884c\u4e1a\u5316\u89e3\u8fc7\u5269\u4ea7\u80fd\u5b9e\u73b0\u8131\u56f0\u53d1\u5c55\u7684\u610f\u89c1"),
+        ("cp1252", "The caf\u00e9\u2019s na\u00efve r\u00e9sum\u00e9 \u2014 \u201cquoted\u201d"),
+    ],
+)
+def test_text_encodings(tmp_path: Path, encoding: str, text: str) -> None:
+    path = tmp_path / "Exhibit 1.txt"
+    path.write_bytes(text.encode(encoding))
+    assert read_text(path).text == text
