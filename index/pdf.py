@@ -37,35 +37,72 @@ def _is_superscript(word: Word, body_size: float, prev: Word | None) -> bool:
     return word["size"] < 0.8 * body_size and prev is not None and abs(word["x0"] - prev["x1"]) < 1.5
 
 
-def find_gutter(words: Sequence[Word], width: float) -> float | None:
-    """x of the middle of the widest vertical gap between two text columns, or None."""
-    body = [w for w in words if w["x1"] - w["x0"] < width * 0.45]
-    if len(body) < 40:
-        return None
-    best: tuple[float, float] | None = None  # (start, length) of the widest clear run
-    start: float | None = None
-    for x in range(int(width * 0.3), int(width * 0.7) + 1):
-        clear = sum(1 for w in body if w["x0"] < x < w["x1"]) <= len(body) * 0.01
-        if clear and start is None:
-            start = x
-        if (not clear or x >= int(width * 0.7)) and start is not None:
-            if best is None or x - start > best[1]:
-                best = (start, x - start)
-            start = None
-    if best is None or best[1] < 6:
-        return None
-    gutter = best[0] + best[1] / 2
-    left = sum(1 for w in body if w["x1"] <= gutter)
-    right = sum(1 for w in body if w["x0"] >= gutter)
-    return gutter if min(left, right) > len(body) * 0.2 else None
+def find_gutters(words: Sequence[Word], width: float) -> list[float]:
+    """x of each vertical gap between text columns (none for one column).
+
+    A gutter is where many rows have a wide gap between two words; rows that span the page
+    (titles, tables) simply do not vote, so they cannot hide the columns.
+    """
+    if len(words) < 40:
+        return []
+    size = statistics.median(w["size"] for w in words)
+    rows: list[list[Word]] = []
+    for w in sorted(words, key=lambda w: w["top"]):
+        if rows and abs(rows[-1][0]["top"] - w["top"]) <= 2.5:
+            rows[-1].append(w)
+        else:
+            rows.append([w])
+    gaps = []
+    for row in rows:
+        row.sort(key=lambda w: w["x0"])
+        gaps += [
+            (a["x1"], b["x0"])
+            for a, b in zip(row, row[1:], strict=False)
+            if b["x0"] - a["x1"] >= max(5.0, 0.7 * size)
+        ]
+    lo, hi = int(width * 0.15), int(width * 0.85)
+    votes = [sum(1 for g0, g1 in gaps if g0 < x < g1) for x in range(lo, hi)]
+    need = max(5, 0.2 * len(rows))
+    gutters: list[tuple[float, int]] = []  # (x, votes)
+    x = 0
+    while x < len(votes):
+        if votes[x] >= need:
+            end = x
+            while end + 1 < len(votes) and votes[end + 1] >= need:
+                end += 1
+            peak = max(votes[x : end + 1])
+            best = [i for i in range(x, end + 1) if votes[i] == peak]
+            mid = lo + (best[0] + best[-1]) / 2
+            left = sum(1 for w in words if w["x1"] <= mid)
+            right = sum(1 for w in words if w["x0"] >= mid)
+            if min(left, right) > 0.15 * len(words):
+                gutters.append((mid, peak))
+            x = end + 1
+        else:
+            x += 1
+    # Text columns are wide; a narrow "column" is a table's column of codes or dates.
+    left_edge = min(w["x0"] for w in words)
+    right_edge = max(w["x1"] for w in words)
+    while gutters:
+        edges = [left_edge, *(g for g, _ in gutters), right_edge]
+        widths = [b - a for a, b in zip(edges, edges[1:], strict=False)]
+        narrow = min(range(len(widths)), key=widths.__getitem__)
+        if widths[narrow] >= 0.22 * width:
+            break
+        neighbours = [i for i in (narrow - 1, narrow) if 0 <= i < len(gutters)]
+        gutters.pop(min(neighbours, key=lambda i: gutters[i][1]))
+    return [g for g, _ in gutters]
 
 
 def page_lines(words: Sequence[Word], width: float) -> list[Line]:
     """Words grouped into lines, column by column, in reading order."""
     if not words:
         return []
+    words = [w for w in words if w.get("upright", True)]  # rotated margin print is not text
+    if not words:
+        return []
     body_size = statistics.median(w["size"] for w in words)
-    gutter = find_gutter(words, width)
+    gutters = find_gutters(words, width)
     kept: list[Word] = []
     for w in sorted(words, key=lambda w: (round(w["top"]), w["x0"])):
         prev = kept[-1] if kept and abs(kept[-1]["top"] - w["top"]) < body_size else None
@@ -83,10 +120,11 @@ def page_lines(words: Sequence[Word], width: float) -> list[Line]:
             rows.append([w])
     lines: list[Line] = []
     for row in rows:
-        spans = gutter is not None and any(w["x0"] < gutter - 3 and w["x1"] > gutter + 3 for w in row)
+        spans = any(w["x0"] < g - 3 and w["x1"] > g + 3 for w in row for g in gutters)
         parts: dict[int, list[Word]] = {}
         for w in row:
-            col = 0 if gutter is None or spans else (1 if (w["x0"] + w["x1"]) / 2 < gutter else 2)
+            center = (w["x0"] + w["x1"]) / 2
+            col = 0 if not gutters or spans else 1 + sum(1 for g in gutters if center > g)
             parts.setdefault(col, []).append(w)
         for col, ws in parts.items():
             ws.sort(key=lambda w: w["x0"])
@@ -106,7 +144,7 @@ def page_lines(words: Sequence[Word], width: float) -> list[Line]:
     out: list[Line] = []
     band: list[Line] = []
     for ln in lines:
-        if ln.column == 0 and gutter is not None:
+        if ln.column == 0 and gutters:
             out.extend(sorted(band, key=lambda b: (b.column, b.top)))
             band = []
             out.append(ln)
@@ -117,7 +155,8 @@ def page_lines(words: Sequence[Word], width: float) -> list[Line]:
 
 
 def _margin_key(text: str) -> str:
-    return re.sub(r"\d+", "#", text.strip().lower())
+    # Page numbers (arabic or roman) differ from page to page; the rest of a running line does not.
+    return " ".join(re.sub(r"\b(?:\d+|[ivxlc]+)\b", " ", text.strip().lower()).split())
 
 
 def repeated_margin_lines(pages: Sequence[Sequence[Line]], heights: Sequence[float]) -> set[str]:
@@ -179,7 +218,9 @@ def read_pdf_pages(path: Path) -> list[list[str]]:
         raw = []
         heights = []
         for page in pdf.pages:
-            words = page.extract_words(extra_attrs=["size"], keep_blank_chars=False, use_text_flow=False)
+            words = page.extract_words(
+                extra_attrs=["size", "upright"], keep_blank_chars=False, use_text_flow=False
+            )
             raw.append(page_lines(words, float(page.width)))
             heights.append(float(page.height))
     furniture = repeated_margin_lines(raw, heights)
@@ -190,7 +231,10 @@ def read_pdf_pages(path: Path) -> list[list[str]]:
             for ln in lines
             if not (
                 (ln.top < h * 0.1 or ln.bottom > h * 0.9)
-                and (_margin_key(ln.text) in furniture or re.fullmatch(r"(?:page\s*)?\d{1,4}", ln.text.strip(), re.I))
+                and (
+                    _margin_key(ln.text) in furniture
+                    or re.fullmatch(r"(?:page\s*)?\d{1,4}", ln.text.strip(), re.I)
+                )
             )
         ]
         pages.append(lines_to_blocks(kept))

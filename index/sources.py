@@ -13,7 +13,6 @@ from index.segment import detect_lang, segment, split_exhibits, title_of
 from qa.errors import SourceError
 from qa.types import Exhibit, Paragraph
 
-
 _NAME_NUMBER_RES = (
     re.compile(r"(?i)\b(?:exhibit|exh|ex)[\s._-]*(\d{1,5})\b"),
     re.compile(r"^(\d{1,5})(?:\b|_)"),

@@ -261,7 +261,13 @@ def _write_manifest(
         "embedding_model": settings.embedding_model,
         "sources": [{"path": str(s.path.resolve()), "sha256": s.sha256} for s in sources],
         "exhibits": [
-            {"number": e.number, "title": e.title, "source": e.source, "paragraphs": len(ps), "problem": e.problem}
+            {
+                "number": e.number,
+                "title": e.title,
+                "source": e.source,
+                "paragraphs": len(ps),
+                "problem": e.problem,
+            }
             for e, ps in record
         ],
         "counts": {

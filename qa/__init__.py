@@ -1,7 +1,7 @@
 """ExhibitQA: ask questions of a legal record, get answers with verified pin cites.
 
-    >>> from qa import ask
-    >>> ask("What did the State Council decide about steel capacity?")
+>>> from qa import ask
+>>> ask("What did the State Council decide about steel capacity?")
 """
 
 from __future__ import annotations

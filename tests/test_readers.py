@@ -15,7 +15,9 @@ LINE_H = 6.0  # mm between lines of a paragraph
 
 
 def _pdf(
-    path: Path, pages: list[list[tuple[float | None, float, str, float]]], header: str | None = "ACME TRADE REPORT"
+    path: Path,
+    pages: list[list[tuple[float | None, float, str, float]]],
+    header: str | None = "ACME TRADE REPORT",
 ) -> Path:
     """A PDF whose text sits exactly where given: (x mm, y mm, text, font size) per line;
     x None puts the text right after the line before (a superscript)."""
@@ -46,22 +48,47 @@ def _para(x: float, y: float, lines: list[str], size: float = 11) -> list[tuple[
 @pytest.fixture()
 def report_pdf(tmp_path: Path) -> Path:
     page1 = (
-        _para(20, 40, ["The mill produced steel for export markets and its output rose", "sharply in the eco-", "nomic recovery of 2021."])
+        _para(
+            20,
+            40,
+            [
+                "The mill produced steel for export markets and its output rose",
+                "sharply in the eco-",
+                "nomic recovery of 2021.",
+            ],
+        )
         + _para(20, 75, ["Officials said the balance-of-", "payments position improved as exports grew."])
-        + _para(20, 255, ["A paragraph that starts near the bottom of the first page and", "continues onto the next page where"])
+        + _para(
+            20,
+            255,
+            [
+                "A paragraph that starts near the bottom of the first page and",
+                "continues onto the next page where",
+            ],
+        )
     )
     page2 = _para(20, 40, ["it ends after the break with a full stop."]) + _para(
         20, 60, ["Ships carried about 130 cargoes each day."]
     )
     page2.append((None, 58.5, "1", 6))  # footnote marker glued to "day."
     # A two-column page: the left column is read before the right one.
-    left = _para(20, 40, [f"Left column line {i} about tariffs and" for i in range(1, 9)] + ["left ends here."], size=10)
-    right = _para(115, 40, [f"Right column line {i} about ships and" for i in range(1, 9)] + ["right ends here."], size=10)
+    left = _para(
+        20,
+        40,
+        [f"Left column line {i} about tariffs and" for i in range(1, 9)] + ["left ends here."],
+        size=10,
+    )
+    right = _para(
+        115,
+        40,
+        [f"Right column line {i} about ships and" for i in range(1, 9)] + ["right ends here."],
+        size=10,
+    )
     return _pdf(tmp_path / "Exhibit 5.pdf", [page1, page2, left + right])
 
 
 def _pdf_paragraphs(path: Path) -> list[tuple[str, int | None]]:
-    (exhibit, paras), = read_record(find_sources([path])[0])
+    ((exhibit, paras),) = read_record(find_sources([path])[0])
     return [(p.text, p.page) for p in paras]
 
 
@@ -138,7 +165,7 @@ def test_docx_paragraphs_and_table(tmp_path: Path) -> None:
     d.add_paragraph("It takes effect at once.")
     d.save(str(tmp_path / "Exhibit 3.docx"))
     source = read_docx(tmp_path / "Exhibit 3.docx")
-    (exhibit, paras), = read_record(find_sources([tmp_path / "Exhibit 3.docx"])[0])
+    ((exhibit, paras),) = read_record(find_sources([tmp_path / "Exhibit 3.docx"])[0])
     assert exhibit.title == "Steel Notice"
     assert [p.text for p in paras] == [
         "Steel Notice",
@@ -164,7 +191,7 @@ def test_html_article_without_navigation(tmp_path: Path) -> None:
     assert "Three shipbuilding groups signed long-term steel purchase agreements" in text
     assert "both sides avoid sudden cost swings" in text
     assert "Subscribe now" not in text and "tracking" not in text and "color:red" not in text
-    (exhibit, paras), = read_record(find_sources([path])[0])
+    ((exhibit, paras),) = read_record(find_sources([path])[0])
     assert any(p.text.startswith("Three shipbuilding groups") for p in paras)
 
 
@@ -174,7 +201,10 @@ def test_html_article_without_navigation(tmp_path: Path) -> None:
         ("utf-8", "Steel \u94a2\u94c1 caf\u00e9"),
         ("utf-8-sig", "Steel \u94a2\u94c1 caf\u00e9"),
         ("utf-16", "Steel \u94a2\u94c1 caf\u00e9"),
-        ("gb18030", "\u56fd\u52a1\u9662\u5173\u4e8e\u94a2\u94c1\u884c\u4e1a\u5316\u89e3\u8fc7\u5269\u4ea7\u80fd\u5b9e\u73b0\u8131\u56f0\u53d1\u5c55\u7684\u610f\u89c1"),
+        (
+            "gb18030",
+            "\u56fd\u52a1\u9662\u5173\u4e8e\u94a2\u94c1\u884c\u4e1a\u5316\u89e3\u8fc7\u5269\u4ea7\u80fd\u5b9e\u73b0\u8131\u56f0\u53d1\u5c55\u7684\u610f\u89c1",
+        ),
         ("cp1252", "The caf\u00e9\u2019s na\u00efve r\u00e9sum\u00e9 \u2014 \u201cquoted\u201d"),
     ],
 )
