@@ -12,6 +12,9 @@ from index.sources import find_sources, read_record
 from tests.conftest import write
 
 LINE_H = 6.0  # mm between lines of a paragraph
+PlacedText = tuple[
+    float | None, float, str, float
+]  # x mm (None: right after the last text), y mm, text, size
 
 
 def _pdf(
@@ -41,7 +44,7 @@ def _pdf(
     return path
 
 
-def _para(x: float, y: float, lines: list[str], size: float = 11) -> list[tuple[float, float, str, float]]:
+def _para(x: float, y: float, lines: list[str], size: float = 11) -> list[PlacedText]:
     return [(x, y + i * LINE_H, line, size) for i, line in enumerate(lines)]
 
 
