@@ -15,13 +15,13 @@ import hashlib
 import json
 import shutil
 import time
-import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from index.atomic import build_lock, new_generation, recover, swap_in, wait_for_store
 from index.segment import windows
 from index.sources import SourceFile, find_sources, read_record
 from qa.errors import IndexStaleError, SourceError, no_index
@@ -84,6 +84,7 @@ class BuildReport:
 
 
 def read_manifest(store: Path) -> dict[str, Any] | None:
+    wait_for_store(store)
     try:
         return dict(json.loads((store / "manifest.json").read_text(encoding="utf-8")))
     except FileNotFoundError:
@@ -143,9 +144,22 @@ def build(
     Vectors of unchanged text are taken from the current store (and from ``reuse_from`` stores)
     instead of being embedded again.
     """
-    t0 = time.perf_counter()
     store = Path(settings.store)
-    sources, warnings = find_sources(list(paths))
+    with build_lock(store):
+        recover(store)
+        return _build(list(paths), store, settings, rebuild, progress, reuse_from)
+
+
+def _build(
+    paths: list[Path],
+    store: Path,
+    settings: Settings,
+    rebuild: bool,
+    progress: Progress | None,
+    reuse_from: Iterable[Path],
+) -> BuildReport:
+    t0 = time.perf_counter()
+    sources, warnings = find_sources(paths)
     reason = "--rebuild asked" if rebuild else stale_reason(store, sources, settings)
     report = BuildReport(store=store, warnings=warnings, reason=reason or "")
     if reason is None:
@@ -164,8 +178,7 @@ def build(
     if not paragraphs:
         raise SourceError("The exhibit files hold no paragraphs of text. Check that they are not empty.")
 
-    tmp = store.parent / f".{store.name}.building-{uuid.uuid4().hex[:8]}"
-    tmp.mkdir(parents=True)
+    tmp = new_generation(store)
     try:
         _write_paragraphs(tmp, paragraphs)
         _write_bm25(tmp, paragraphs)
@@ -173,7 +186,7 @@ def build(
         report.vectors, report.reused_vectors = _write_chroma(tmp, paragraphs, donors, settings, progress)
         report.seconds = time.perf_counter() - t0
         _write_manifest(tmp, record, sources, settings, report)
-        _swap_in(tmp, store)
+        swap_in(tmp, store)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
@@ -280,15 +293,6 @@ def _write_manifest(
         "build_seconds": round(report.seconds, 2),
     }
     (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2, ensure_ascii=False), encoding="utf-8")
-
-
-def _swap_in(tmp: Path, store: Path) -> None:
-    """Replace ``store`` by the finished ``tmp``; the old one is removed only after the swap."""
-    old = store.parent / f".{store.name}.old-{uuid.uuid4().hex[:8]}"
-    if store.exists():
-        store.rename(old)
-    tmp.rename(store)
-    shutil.rmtree(old, ignore_errors=True)
 
 
 def load_paragraphs(store: Path) -> list[Paragraph]:

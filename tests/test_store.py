@@ -114,7 +114,11 @@ def test_failed_build_leaves_previous_index_serving(
     with pytest.raises(RuntimeError, match="disk full"):
         build([small_record], settings)
     assert (tmp_path / "store" / "paragraphs.jsonl").read_text() == before
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["record", "store"]  # no temp dirs left
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        ".store.lock",
+        "record",
+        "store",
+    ]  # no temp dirs left
     assert json.loads((tmp_path / "store" / "manifest.json").read_text())["counts"]["exhibits"] == 2
 
 
@@ -172,3 +176,61 @@ def test_missing_path_and_unknown_suffix(tmp_path: Path) -> None:
     files, warnings = find_sources([tmp_path])
     assert [f.path.name for f in files] == ["Exhibit 2.txt"]
     assert any("Exhibit 1.xlsx" in w for w in warnings)
+
+
+def test_sigkill_mid_build_leaves_previous_index_serving(small_record: Path, tmp_path: Path) -> None:
+    import os
+    import shutil
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from qa.api import ask
+    from tests.conftest import ROOT
+
+    settings = Settings(store=tmp_path / "store")
+    build([small_record], settings)
+    before = read_manifest(settings.store)
+    # A big change: embedding the whole sample record takes a minute or more, time to kill it.
+    shutil.copy(SAMPLE / "exhibits_61_70.txt", small_record / "exhibits_61_70.txt")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "qa.cli", "index", str(small_record), "--store", str(settings.store)],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while not list(tmp_path.glob(".store.building-*/bm25")) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert list(tmp_path.glob(".store.building-*")), "the build never started"
+        time.sleep(1.0)
+        os.kill(proc.pid, signal.SIGKILL)
+    finally:
+        proc.wait(timeout=30)
+    assert proc.returncode == -signal.SIGKILL
+    assert read_manifest(settings.store) == before  # the previous index is untouched ...
+    answer = ask("How many ships did the yard deliver?", settings=settings)  # ... and still answers
+    assert answer.passages and {p.paragraph.exhibit for p in answer.passages} <= {7, 8}
+    (small_record / "exhibits_61_70.txt").unlink()
+    write(small_record / "Exhibit 9.txt", "A ninth exhibit about 12 harbours.\n")
+    report = build([small_record], settings)  # the next build succeeds and cleans up
+    assert report.rebuilt and report.per_exhibit == {7: 2, 8: 2, 9: 1}
+    assert not list(tmp_path.glob(".store.building-*")) and not list(tmp_path.glob(".store.old-*"))
+
+
+def test_recover_after_a_crash_between_the_two_renames(tmp_path: Path) -> None:
+    from index.atomic import recover
+
+    store = tmp_path / "store"
+    old = tmp_path / ".store.old-deadbeef"
+    old.mkdir()
+    (old / "manifest.json").write_text("{}")
+    half = tmp_path / ".store.building-cafebabe"
+    half.mkdir()
+    recover(store)
+    assert (store / "manifest.json").exists()
+    assert not old.exists() and not half.exists()
+    recover(store)  # nothing to do the second time
+    assert (store / "manifest.json").exists()
