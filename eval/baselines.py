@@ -15,7 +15,7 @@ from eval.gold import GoldItem, Located
 from eval.metrics import mean
 from index.embed import get_embedder
 from index.sources import find_sources, read_record
-from index.store import chroma_client
+from index.vectors import VectorHome
 from qa.api import scope
 from qa.cites import normalize
 from qa.retrieve import Retriever
@@ -37,7 +37,7 @@ def llamaindex_ootb(
     sources = [Path(s["path"]) for s in retriever.manifest["sources"]]
     exhibits = [e for e, _ in read_record(find_sources(sources)[0])]
     with tempfile.TemporaryDirectory() as tmp:
-        client = chroma_client(Path(tmp))
+        client = VectorHome("ootb").client(Path(tmp))
         try:
             t0 = time.perf_counter()
             store = ChromaVectorStore(chroma_collection=client.create_collection("ootb"))

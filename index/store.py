@@ -24,6 +24,7 @@ from typing import Any
 from index.atomic import build_lock, new_generation, recover, swap_in, wait_for_store
 from index.segment import windows
 from index.sources import SourceFile, find_sources, read_record
+from index.vectors import VectorHome
 from qa.errors import IndexStaleError, SourceError, no_index
 from qa.settings import Settings
 from qa.types import Exhibit, Paragraph
@@ -31,22 +32,12 @@ from qa.types import Exhibit, Paragraph
 FORMAT = 1
 # Bump when segmentation changes paragraph boundaries: stored paragraph numbers would move.
 SEGMENTER_VERSION = 2
-COLLECTION = "exhibitqa"
 # One token per Chinese character (bm25s would otherwise take a whole run of Chinese as one
 # token, so Chinese queries never match), "R&D"-style acronyms, words of 2+ characters otherwise.
 BM25_TOKEN_PATTERN = r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]|\b[A-Za-z]&[A-Za-z]\b|\b\w\w+\b"
 EMBED_BATCH = 32
 
 Progress = Callable[[int, int], None]
-
-
-def chroma_client(path: Path) -> Any:
-    import chromadb
-    from chromadb.config import Settings as ChromaSettings
-
-    return chromadb.PersistentClient(
-        path=str(path), settings=ChromaSettings(anonymized_telemetry=False, allow_reset=False)
-    )
 
 
 def paragraph_node(p: Paragraph) -> Any:
@@ -101,7 +92,7 @@ def stale_reason(store: Path, sources: list[SourceFile], settings: Settings) -> 
     if m.get("format") != FORMAT or m.get("segmenter_version") != SEGMENTER_VERSION:
         return "index format changed"
     if m.get("index_settings") != settings.index_fingerprint():
-        return "embedding model or window settings changed"
+        return "index settings changed (embedding model, windows or Chroma location)"
     have = {s["path"]: s["sha256"] for s in m.get("sources", [])}
     want = {str(s.path.resolve()): s.sha256 for s in sources}
     if have != want:
@@ -114,13 +105,14 @@ def _old_vectors(store: Path, model: str) -> dict[str, list[float]]:
     m = read_manifest(store)
     if m is None or m.get("index_settings", {}).get("embedding_model") != model:
         return {}
+    home = VectorHome.of(m)
     try:
-        client = chroma_client(store / "chroma")
+        client = home.client(store)
         try:
-            got = client.get_collection(COLLECTION).get(include=["embeddings", "metadatas"])
+            got = client.get_collection(home.collection).get(include=["embeddings", "metadatas"])
         finally:
             client.close()
-    except Exception:  # a damaged old store only costs us the reuse
+    except Exception:  # a damaged or unreachable old store only costs us the reuse
         return {}
     return {
         str(meta["sha"]): list(map(float, emb))
@@ -179,17 +171,24 @@ def _build(
         raise SourceError("The exhibit files hold no paragraphs of text. Check that they are not empty.")
 
     tmp = new_generation(store)
+    home = VectorHome.new(settings.chroma_url)
+    previous = read_manifest(store)
     try:
         _write_paragraphs(tmp, paragraphs)
         _write_bm25(tmp, paragraphs)
         donors = [store, *map(Path, reuse_from)]
-        report.vectors, report.reused_vectors = _write_chroma(tmp, paragraphs, donors, settings, progress)
+        report.vectors, report.reused_vectors = _write_chroma(
+            tmp, home, paragraphs, donors, settings, progress
+        )
         report.seconds = time.perf_counter() - t0
-        _write_manifest(tmp, record, sources, settings, report)
+        _write_manifest(tmp, record, sources, settings, report, home)
         swap_in(tmp, store)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
+        home.drop(tmp)
         raise
+    if previous is not None and VectorHome.of(previous) != home:
+        VectorHome.of(previous).drop(store)
     report.exhibits = len(record)
     report.paragraphs = len(paragraphs)
     report.per_exhibit = {e.number: len(ps) for e, ps in record}
@@ -203,7 +202,12 @@ def _write_paragraphs(tmp: Path, paragraphs: list[Paragraph]) -> None:
 
 
 def _write_chroma(
-    tmp: Path, paragraphs: list[Paragraph], donors: list[Path], settings: Settings, progress: Progress | None
+    tmp: Path,
+    home: VectorHome,
+    paragraphs: list[Paragraph],
+    donors: list[Path],
+    settings: Settings,
+    progress: Progress | None,
 ) -> tuple[int, int]:
     from llama_index.core.schema import BaseNode, TextNode
     from llama_index.vector_stores.chroma import ChromaVectorStore
@@ -239,10 +243,10 @@ def _write_chroma(
         if progress:
             progress(min(i + EMBED_BATCH, len(todo)), len(todo))
 
-    client = chroma_client(tmp / "chroma")
+    client = home.client(tmp)
     try:
         collection = client.create_collection(
-            COLLECTION, configuration={"hnsw": {"space": "cosine"}}, embedding_function=None
+            home.collection, configuration={"hnsw": {"space": "cosine"}}, embedding_function=None
         )
         ChromaVectorStore(chroma_collection=collection).add(nodes)
     finally:
@@ -267,6 +271,7 @@ def _write_manifest(
     sources: list[SourceFile],
     settings: Settings,
     report: BuildReport,
+    home: VectorHome,
 ) -> None:
     manifest = {
         "format": FORMAT,
@@ -274,6 +279,7 @@ def _write_manifest(
         "built_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "index_settings": settings.index_fingerprint(),
         "embedding_model": settings.embedding_model,
+        "vectors": home.to_json(),
         "sources": [{"path": str(s.path.resolve()), "sha256": s.sha256} for s in sources],
         "exhibits": [
             {

@@ -17,12 +17,11 @@ from llama_index.core.vector_stores import FilterOperator, MetadataFilter, Metad
 from index.embed import get_embedder
 from index.store import (
     BM25_TOKEN_PATTERN,
-    COLLECTION,
     check_current,
-    chroma_client,
     load_paragraphs,
     paragraph_node,
 )
+from index.vectors import VectorHome
 from qa.errors import ConfigError
 from qa.settings import Settings
 from qa.text import terms
@@ -73,10 +72,11 @@ class Retriever:
         self._bm25 = bm25s.BM25.load(str(store / "bm25"), load_corpus=True)
         self._df: Counter[str] | None = None
         self._embedder = get_embedder(settings.embedding_model)
-        self._client = chroma_client(store / "chroma")
+        home = VectorHome.of(self.manifest)
+        self._client = home.client(store)
         from llama_index.vector_stores.chroma import ChromaVectorStore
 
-        collection = self._client.get_collection(COLLECTION)
+        collection = self._client.get_collection(home.collection)
         self._index = VectorStoreIndex.from_vector_store(
             ChromaVectorStore(chroma_collection=collection),
             embed_model=self._embedder,

@@ -26,6 +26,10 @@ class Settings(BaseSettings):
         description="Longest stretch of a paragraph embedded as one vector; longer ones are windowed.",
     )
     window_overlap_words: int = Field(40, ge=0, description="Words shared by consecutive windows.")
+    chroma_url: str | None = Field(
+        None,
+        description="URL of a Chroma server (`chroma run`) to keep vectors in; unset: the store's own chroma/.",
+    )
     mode: str = Field("extractive", description="Answerer: one of qa.answerers.ANSWERERS.")
     k: int = Field(8, ge=1, le=50, description="Passages retrieved and shown to the answerer.")
     candidates: int = Field(
@@ -48,6 +52,7 @@ class Settings(BaseSettings):
             "embedding_model": self.embedding_model,
             "window_words": self.window_words,
             "window_overlap_words": self.window_overlap_words,
+            "chroma_url": self.chroma_url,
         }
 
     def hash(self) -> str:

@@ -9,7 +9,8 @@ import pytest
 
 from index import store as store_mod
 from index.sources import exhibit_number_from_name, find_sources, read_record
-from index.store import build, chroma_client, load_paragraphs, read_manifest, stale_reason
+from index.store import build, load_paragraphs, read_manifest, stale_reason
+from index.vectors import VectorHome
 from qa.errors import IndexStaleError, SourceError
 from qa.settings import Settings
 from tests.conftest import SAMPLE, write
@@ -61,11 +62,9 @@ def test_sample_page_break_of_exhibit_61_is_repaired(sample_settings: Settings) 
 
 
 def test_chroma_has_one_entry_per_paragraph_with_metadata(sample_settings: Settings) -> None:
-    client = chroma_client(Path(sample_settings.store) / "chroma")
+    client = VectorHome("exhibitqa").client(Path(sample_settings.store))
     try:
-        got = client.get_collection(store_mod.COLLECTION).get(
-            ids=["ex61-p12", "ex70-p1"], include=["metadatas"]
-        )
+        got = client.get_collection("exhibitqa").get(ids=["ex61-p12", "ex70-p1"], include=["metadatas"])
     finally:
         client.close()
     metas = dict(zip(got["ids"], got["metadatas"] or [], strict=False))
