@@ -32,9 +32,15 @@ from qa.types import Exhibit, Paragraph
 FORMAT = 1
 # Bump when segmentation changes paragraph boundaries: stored paragraph numbers would move.
 SEGMENTER_VERSION = 2
-# One token per Chinese character (bm25s would otherwise take a whole run of Chinese as one
-# token, so Chinese queries never match), "R&D"-style acronyms, words of 2+ characters otherwise.
-BM25_TOKEN_PATTERN = r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]|\b[A-Za-z]&[A-Za-z]\b|\b\w\w+\b"
+# Overlapping Chinese character bigrams (bm25s would otherwise take a whole run of Chinese as
+# one token, so Chinese queries never match; single characters match far too much), "R&D"-style
+# acronyms, and words of 2+ letters or digits. A lookahead with one group lets re.findall
+# return overlapping tokens, which is how bm25s applies a token pattern.
+_CJK = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
+_NON_CJK_WORD = rf"[^\W{_CJK}]"
+BM25_TOKEN_PATTERN = (
+    rf"(?=([{_CJK}]{{2}}|\b[A-Za-z]&[A-Za-z]\b|(?<!{_NON_CJK_WORD}){_NON_CJK_WORD}{{2,}}(?!{_NON_CJK_WORD})))"
+)
 EMBED_BATCH = 32
 
 Progress = Callable[[int, int], None]
@@ -89,7 +95,11 @@ def stale_reason(store: Path, sources: list[SourceFile], settings: Settings) -> 
     m = read_manifest(store)
     if m is None:
         return "no index yet"
-    if m.get("format") != FORMAT or m.get("segmenter_version") != SEGMENTER_VERSION:
+    if (
+        m.get("format") != FORMAT
+        or m.get("segmenter_version") != SEGMENTER_VERSION
+        or m.get("bm25_token_pattern") != BM25_TOKEN_PATTERN
+    ):
         return "index format changed"
     if m.get("index_settings") != settings.index_fingerprint():
         return "index settings changed (embedding model, windows or Chroma location)"
@@ -280,6 +290,7 @@ def _write_manifest(
         "index_settings": settings.index_fingerprint(),
         "embedding_model": settings.embedding_model,
         "vectors": home.to_json(),
+        "bm25_token_pattern": BM25_TOKEN_PATTERN,
         "sources": [{"path": str(s.path.resolve()), "sha256": s.sha256} for s in sources],
         "exhibits": [
             {

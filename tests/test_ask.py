@@ -159,3 +159,11 @@ def test_answer_renders_markdown_and_json(sample_settings: Settings) -> None:
     data = answer.to_json()
     assert set(data) >= {"question", "answer", "refused", "mode", "citations", "passages", "timings_ms"}
     assert data["timings_ms"]["total"] > 0
+
+
+def test_chinese_question_finds_chinese_paragraphs_by_bm25(sample_settings: Settings) -> None:
+    from qa.api import get_retriever
+
+    hits = get_retriever(sample_settings).search("钢铁行业化解过剩产能", k=5, method="bm25")
+    assert hits and hits[0].paragraph.lang == "zh"
+    assert "化解过剩产能" in hits[0].paragraph.text
