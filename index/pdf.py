@@ -37,6 +37,17 @@ def _is_superscript(word: Word, body_size: float, prev: Word | None) -> bool:
     return word["size"] < 0.8 * body_size and prev is not None and abs(word["x0"] - prev["x1"]) < 1.5
 
 
+def _rows(words: Sequence[Word]) -> list[list[Word]]:
+    """Words sharing a baseline (within 2.5 pt), top to bottom, each row left to right."""
+    rows: list[list[Word]] = []
+    for w in sorted(words, key=lambda w: w["top"]):
+        if rows and abs(rows[-1][0]["top"] - w["top"]) <= 2.5:
+            rows[-1].append(w)
+        else:
+            rows.append([w])
+    return [sorted(r, key=lambda w: w["x0"]) for r in rows]
+
+
 def find_gutters(words: Sequence[Word], width: float) -> list[float]:
     """x of each vertical gap between text columns (none for one column).
 
@@ -46,15 +57,9 @@ def find_gutters(words: Sequence[Word], width: float) -> list[float]:
     if len(words) < 40:
         return []
     size = statistics.median(w["size"] for w in words)
-    rows: list[list[Word]] = []
-    for w in sorted(words, key=lambda w: w["top"]):
-        if rows and abs(rows[-1][0]["top"] - w["top"]) <= 2.5:
-            rows[-1].append(w)
-        else:
-            rows.append([w])
+    rows = _rows(words)
     gaps = []
     for row in rows:
-        row.sort(key=lambda w: w["x0"])
         gaps += [
             (a["x1"], b["x0"])
             for a, b in zip(row, row[1:], strict=False)
@@ -112,14 +117,8 @@ def page_lines(words: Sequence[Word], width: float) -> list[Line]:
             continue  # footnote markers are not text
         kept.append(w)
 
-    rows: list[list[Word]] = []
-    for w in sorted(kept, key=lambda w: w["top"]):
-        if rows and abs(rows[-1][0]["top"] - w["top"]) <= 2.5:
-            rows[-1].append(w)
-        else:
-            rows.append([w])
     lines: list[Line] = []
-    for row in rows:
+    for row in _rows(kept):
         spans = any(w["x0"] < g - 3 and w["x1"] > g + 3 for w in row for g in gutters)
         parts: dict[int, list[Word]] = {}
         for w in row:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -56,6 +57,38 @@ class _ToParagraphs(BaseRetriever):
         return out
 
 
+class _Translated(BaseRetriever):
+    """Searches with the question's English words looked up as Chinese words (qa.lexicon)."""
+
+    def __init__(self, inner: BaseRetriever):
+        super().__init__()
+        self._inner = inner
+
+    def _retrieve(self, query_bundle: QueryBundle) -> list[NodeWithScore]:
+        from qa.lexicon import to_chinese
+
+        words = to_chinese(query_bundle.query_str)
+        return self._inner.retrieve(" ".join(words)) if words else []
+
+
+_CJK_RE = re.compile("[\u3400-\u9fff]")
+# Chinese-only paragraphs found through the lexicon get this many of the k places: fused with
+# two English-matching channels by rank alone, they would never reach the top k.
+_ZH_SLOTS = 2
+
+
+def _with_quota(
+    hits: list[NodeWithScore], extra: list[NodeWithScore], k: int, slots: int
+) -> list[NodeWithScore]:
+    """``hits`` with the best ``slots`` of ``extra`` guaranteed a place among the first ``k``."""
+    have = {h.node.node_id for h in hits}
+    missing = [e for e in extra[:slots] if e.node.node_id not in have]
+    if not missing:
+        return hits
+    floor = min((h.score or 0.0) for h in hits[: k - len(missing)]) if hits[: k - len(missing)] else 0.0
+    return hits[: k - len(missing)] + [NodeWithScore(node=e.node, score=floor * 0.999) for e in missing]
+
+
 class Retriever:
     """Searches one index store; loads its paragraphs, BM25 index and Chroma collection once."""
 
@@ -69,6 +102,7 @@ class Retriever:
             (p.exhibit, p.number): p for p in load_paragraphs(store)
         }
         self._nodes = {key: paragraph_node(p) for key, p in self.paragraphs.items()}
+        self._zh_exhibits = {p.exhibit for p in self.paragraphs.values() if p.lang == "zh"}
         self._bm25 = bm25s.BM25.load(str(store / "bm25"), load_corpus=True)
         self._df: Counter[str] | None = None
         self._embedder = get_embedder(settings.embedding_model)
@@ -127,10 +161,20 @@ class Retriever:
             token_pattern=BM25_TOKEN_PATTERN,
             filters=filters,
         )
-        parts = {
+        parts: dict[str, BaseRetriever] = {
             "dense": _ToParagraphs(dense, self._nodes, allowed),
             "bm25": _ToParagraphs(bm25, self._nodes, allowed),
         }
+        zh_scope = self._zh_exhibits if allowed is None else self._zh_exhibits & allowed
+        if zh_scope and not _CJK_RE.search(question):
+            zh_only = [MetadataFilter(key="lang", value="zh", operator=FilterOperator.EQ)]
+            bm25_zh = BM25Retriever(
+                existing_bm25=self._bm25,
+                similarity_top_k=min(n, len(self.paragraphs)),
+                token_pattern=BM25_TOKEN_PATTERN,
+                filters=MetadataFilters(filters=zh_only + (filters.filters if filters else [])),  # type: ignore[operator]
+            )
+            parts["bm25_zh"] = _ToParagraphs(_Translated(bm25_zh), self._nodes, allowed)
         if method not in (*parts, "hybrid"):
             raise ConfigError(f"Unknown retrieval method '{method}': use hybrid, dense or bm25.")
         retriever: BaseRetriever = (
@@ -146,6 +190,8 @@ class Retriever:
             )
         )
         hits = retriever.retrieve(question)[:k]
+        if method == "hybrid" and "bm25_zh" in parts and k > 2:
+            hits = _with_quota(hits, parts["bm25_zh"].retrieve(question), k, _ZH_SLOTS)
         return [
             Passage(
                 paragraph=self.paragraphs[
