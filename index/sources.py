@@ -8,6 +8,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from index.boilerplate import flag_boilerplate
 from index.readers import READERS, SourceText, is_supported
 from index.segment import detect_lang, segment, split_exhibits, title_of
 from qa.errors import SourceError
@@ -81,6 +82,7 @@ def paragraphs_of(number: int, text: str, offset: int, source: SourceText | None
     """Numbered paragraphs of one exhibit whose body starts at ``offset`` in its source."""
     blocks = segment(text, offset)
     title = title_of([b.text for b in blocks])
+    furniture = flag_boilerplate([b.text for b in blocks])
     return [
         Paragraph(
             exhibit=number,
@@ -91,8 +93,9 @@ def paragraphs_of(number: int, text: str, offset: int, source: SourceText | None
             end=b.end,
             title=title,
             page=source.page_at(b.start) if source else None,
+            boilerplate=flag,
         )
-        for i, b in enumerate(blocks, 1)
+        for i, (b, flag) in enumerate(zip(blocks, furniture, strict=True), 1)
     ]
 
 

@@ -31,7 +31,7 @@ from qa.types import Exhibit, Paragraph
 
 FORMAT = 1
 # Bump when segmentation changes paragraph boundaries: stored paragraph numbers would move.
-SEGMENTER_VERSION = 2
+SEGMENTER_VERSION = 3
 # Overlapping Chinese character bigrams (bm25s would otherwise take a whole run of Chinese as
 # one token, so Chinese queries never match; single characters match far too much), "R&D"-style
 # acronyms, and words of 2+ letters or digits. A lookahead with one group lets re.findall
@@ -298,6 +298,8 @@ def _write_manifest(
                 "title": e.title,
                 "source": e.source,
                 "paragraphs": len(ps),
+                "boilerplate": sum(p.boilerplate for p in ps),
+                "chinese": sum(p.lang == "zh" for p in ps),
                 "problem": e.problem,
             }
             for e, ps in record

@@ -62,10 +62,13 @@ def cmd_exhibits(args: argparse.Namespace) -> int:
     from index.store import check_current
 
     manifest = check_current(_settings(args).store, _settings(args))
-    print(f"{'Ex.':>5}  {'¶s':>5}  title")
+    print(f"{'Ex.':>5}  {'¶s':>5}  {'web':>4}  {'zh':>4}  title")
     for e in manifest["exhibits"]:
         problem = f"  [{e['problem']}]" if e.get("problem") else ""
-        print(f"{e['number']:>5}  {e['paragraphs']:>5}  {e['title'] or Path(e['source']).name}{problem}")
+        title = e["title"] or Path(e["source"]).name
+        print(
+            f"{e['number']:>5}  {e['paragraphs']:>5}  {e.get('boilerplate', 0):>4}  {e.get('chinese', 0):>4}  {title}{problem}"
+        )
     return 0
 
 

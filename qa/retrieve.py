@@ -36,11 +36,18 @@ class _ToParagraphs(BaseRetriever):
     paragraph; windows of one paragraph collapse to their best-ranked hit.
     """
 
-    def __init__(self, inner: BaseRetriever, nodes: dict[tuple[int, int], Any], allowed: set[int] | None):
+    def __init__(
+        self,
+        inner: BaseRetriever,
+        nodes: dict[tuple[int, int], Any],
+        allowed: set[int] | None,
+        skip: set[tuple[int, int]],
+    ):
         super().__init__()
         self._inner = inner
         self._nodes = nodes
         self._allowed = allowed
+        self._skip = skip
 
     def _retrieve(self, query_bundle: QueryBundle) -> list[NodeWithScore]:
         out: list[NodeWithScore] = []
@@ -50,7 +57,7 @@ class _ToParagraphs(BaseRetriever):
             # bm25s returns masked-out or zero-score documents to fill k; they are not hits.
             if key in seen or (hit.score is not None and hit.score <= 0):
                 continue
-            if self._allowed is not None and key[0] not in self._allowed:
+            if (self._allowed is not None and key[0] not in self._allowed) or key in self._skip:
                 continue
             seen.add(key)
             out.append(NodeWithScore(node=self._nodes[key], score=hit.score))
@@ -102,6 +109,7 @@ class Retriever:
             (p.exhibit, p.number): p for p in load_paragraphs(store)
         }
         self._nodes = {key: paragraph_node(p) for key, p in self.paragraphs.items()}
+        self._boilerplate = {key for key, p in self.paragraphs.items() if p.boilerplate}
         self._zh_exhibits = {p.exhibit for p in self.paragraphs.values() if p.lang == "zh"}
         self._bm25 = bm25s.BM25.load(str(store / "bm25"), load_corpus=True)
         self._df: Counter[str] | None = None
@@ -154,6 +162,7 @@ class Retriever:
             else None
         )
         n = self.settings.candidates
+        skip = set() if self.settings.include_boilerplate else self._boilerplate
         dense = self._index.as_retriever(similarity_top_k=n, filters=filters)
         bm25 = BM25Retriever(
             existing_bm25=self._bm25,
@@ -162,8 +171,8 @@ class Retriever:
             filters=filters,
         )
         parts: dict[str, BaseRetriever] = {
-            "dense": _ToParagraphs(dense, self._nodes, allowed),
-            "bm25": _ToParagraphs(bm25, self._nodes, allowed),
+            "dense": _ToParagraphs(dense, self._nodes, allowed, skip),
+            "bm25": _ToParagraphs(bm25, self._nodes, allowed, skip),
         }
         zh_scope = self._zh_exhibits if allowed is None else self._zh_exhibits & allowed
         if zh_scope and not _CJK_RE.search(question):
@@ -174,7 +183,7 @@ class Retriever:
                 token_pattern=BM25_TOKEN_PATTERN,
                 filters=MetadataFilters(filters=zh_only + (filters.filters if filters else [])),  # type: ignore[operator]
             )
-            parts["bm25_zh"] = _ToParagraphs(_Translated(bm25_zh), self._nodes, allowed)
+            parts["bm25_zh"] = _ToParagraphs(_Translated(bm25_zh), self._nodes, allowed, skip)
         if method not in (*parts, "hybrid"):
             raise ConfigError(f"Unknown retrieval method '{method}': use hybrid, dense or bm25.")
         retriever: BaseRetriever = (

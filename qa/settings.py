@@ -35,6 +35,9 @@ class Settings(BaseSettings):
     candidates: int = Field(
         30, ge=1, description="Hits taken from each of the dense and BM25 retrievers before fusion."
     )
+    include_boilerplate: bool = Field(
+        False, description="Also search paragraphs flagged as web furniture (share prompts, link lists)."
+    )
     max_answer_sentences: int = Field(3, ge=1, le=10, description="Most sentences in an extractive answer.")
     refuse_below: float = Field(
         0.45,

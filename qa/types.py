@@ -29,6 +29,7 @@ class Paragraph:
     end: int
     title: str = ""
     page: int | None = None
+    boilerplate: bool = False  # web page furniture: numbered, but left out of retrieval
 
     @property
     def key(self) -> str:
@@ -45,6 +46,7 @@ class Paragraph:
             "end": self.end,
             "title": self.title,
             "page": self.page,
+            "boilerplate": self.boilerplate,
         }
 
     @classmethod
@@ -58,6 +60,7 @@ class Paragraph:
             end=int(d["end"]),
             title=d.get("title", ""),
             page=d.get("page"),
+            boilerplate=bool(d.get("boilerplate", False)),
         )
 
 
