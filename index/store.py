@@ -16,11 +16,14 @@ import json
 import shutil
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
+from index.align import align
 from index.atomic import build_lock, new_generation, recover, swap_in, wait_for_store
 from index.segment import windows
 from index.sources import SourceFile, find_sources, read_record
@@ -31,7 +34,7 @@ from qa.types import Exhibit, Paragraph
 
 FORMAT = 1
 # Bump when segmentation changes paragraph boundaries: stored paragraph numbers would move.
-SEGMENTER_VERSION = 3
+SEGMENTER_VERSION = 4
 # Overlapping Chinese character bigrams (bm25s would otherwise take a whole run of Chinese as
 # one token, so Chinese queries never match; single characters match far too much), "R&D"-style
 # acronyms, and words of 2+ letters or digits. A lookahead with one group lets re.findall
@@ -184,12 +187,14 @@ def _build(
     home = VectorHome.new(settings.chroma_url)
     previous = read_manifest(store)
     try:
-        _write_paragraphs(tmp, paragraphs)
         _write_bm25(tmp, paragraphs)
         donors = [store, *map(Path, reuse_from)]
-        report.vectors, report.reused_vectors = _write_chroma(
+        report.vectors, report.reused_vectors, first_windows = _write_chroma(
             tmp, home, paragraphs, donors, settings, progress
         )
+        paragraphs = _with_alignment(paragraphs, first_windows)
+        record = [(e, [p for p in paragraphs if p.exhibit == e.number]) for e, _ in record]
+        _write_paragraphs(tmp, paragraphs)
         report.seconds = time.perf_counter() - t0
         _write_manifest(tmp, record, sources, settings, report, home)
         swap_in(tmp, store)
@@ -218,7 +223,8 @@ def _write_chroma(
     donors: list[Path],
     settings: Settings,
     progress: Progress | None,
-) -> tuple[int, int]:
+) -> tuple[int, int, dict[tuple[int, int], np.ndarray]]:
+    """Embed (or reuse) every window; returns counts and each paragraph's first-window vector."""
     from llama_index.core.schema import BaseNode, TextNode
     from llama_index.vector_stores.chroma import ChromaVectorStore
 
@@ -261,7 +267,30 @@ def _write_chroma(
         ChromaVectorStore(chroma_collection=collection).add(nodes)
     finally:
         client.close()
-    return len(nodes), len(nodes) - len(todo)
+    first = {
+        (int(n.metadata["exhibit"]), int(n.metadata["paragraph"])): np.asarray(n.embedding, dtype=np.float32)
+        for n in nodes
+        if n.metadata["window"] == 0 and n.embedding is not None
+    }
+    return len(nodes), len(nodes) - len(todo), first
+
+
+def _with_alignment(
+    paragraphs: list[Paragraph], vectors: dict[tuple[int, int], np.ndarray]
+) -> list[Paragraph]:
+    """Paragraphs with ``aligned`` set: each translation paired with its Chinese original."""
+    partner: dict[tuple[int, int], int] = {}
+    for exhibit in sorted({p.exhibit for p in paragraphs}):
+        own = [p for p in paragraphs if p.exhibit == exhibit and not p.boilerplate]
+        english = [p for p in own if p.lang == "en"]
+        chinese = [p for p in own if p.lang == "zh"]
+        for en, zh, _ in align(english, chinese, vectors):
+            partner[(exhibit, en.number)] = zh.number
+            partner[(exhibit, zh.number)] = en.number
+    return [
+        replace(p, aligned=(partner[(p.exhibit, p.number)],)) if (p.exhibit, p.number) in partner else p
+        for p in paragraphs
+    ]
 
 
 def _write_bm25(tmp: Path, paragraphs: list[Paragraph]) -> None:
@@ -300,6 +329,7 @@ def _write_manifest(
                 "paragraphs": len(ps),
                 "boilerplate": sum(p.boilerplate for p in ps),
                 "chinese": sum(p.lang == "zh" for p in ps),
+                "aligned_pairs": sum(1 for p in ps if p.lang == "zh" and p.aligned),
                 "problem": e.problem,
             }
             for e, ps in record

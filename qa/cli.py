@@ -62,12 +62,13 @@ def cmd_exhibits(args: argparse.Namespace) -> int:
     from index.store import check_current
 
     manifest = check_current(_settings(args).store, _settings(args))
-    print(f"{'Ex.':>5}  {'¶s':>5}  {'web':>4}  {'zh':>4}  title")
+    print(f"{'Ex.':>5}  {'¶s':>5}  {'web':>4}  {'zh':>4}  {'pairs':>5}  title")
     for e in manifest["exhibits"]:
         problem = f"  [{e['problem']}]" if e.get("problem") else ""
         title = e["title"] or Path(e["source"]).name
         print(
-            f"{e['number']:>5}  {e['paragraphs']:>5}  {e.get('boilerplate', 0):>4}  {e.get('chinese', 0):>4}  {title}{problem}"
+            f"{e['number']:>5}  {e['paragraphs']:>5}  {e.get('boilerplate', 0):>4}  {e.get('chinese', 0):>4}"
+            f"  {e.get('aligned_pairs', 0):>5}  {title}{problem}"
         )
     return 0
 
@@ -87,8 +88,14 @@ def cmd_show(args: argparse.Namespace) -> int:
         )
         raise UnknownParagraphError(f"No paragraph {render(args.exhibit, args.paragraph)}. {hint}")
     print(f"{render(p.exhibit, p.number)} {p.title}")
-    print(f"(lang {p.lang}, characters {p.start}-{p.end} of the source)\n")
+    page = f", page {p.page}" if p.page else ""
+    web = ", web boilerplate" if p.boilerplate else ""
+    print(f"(lang {p.lang}, characters {p.start}-{p.end} of the source{page}{web})\n")
     print(p.text)
+    for n in p.aligned:
+        other = paras[(p.exhibit, n)]
+        label = "Chinese original" if other.lang == "zh" else "English translation"
+        print(f"\n{label}: {render(p.exhibit, n)}\n{other.text}")
     return 0
 
 

@@ -30,6 +30,7 @@ class Paragraph:
     title: str = ""
     page: int | None = None
     boilerplate: bool = False  # web page furniture: numbered, but left out of retrieval
+    aligned: tuple[int, ...] = ()  # paragraph(s) of the same exhibit in the other language
 
     @property
     def key(self) -> str:
@@ -47,6 +48,7 @@ class Paragraph:
             "title": self.title,
             "page": self.page,
             "boilerplate": self.boilerplate,
+            "aligned": list(self.aligned),
         }
 
     @classmethod
@@ -61,6 +63,7 @@ class Paragraph:
             title=d.get("title", ""),
             page=d.get("page"),
             boilerplate=bool(d.get("boilerplate", False)),
+            aligned=tuple(int(n) for n in d.get("aligned", ())),
         )
 
 
