@@ -10,7 +10,8 @@ from qa.types import Citation, Paragraph
 
 # Canonical form is ``[Ex. 61 ¶ 12]``; parsing also takes the spellings people and models write.
 CITE_RE = re.compile(
-    r"\[\s*(?:Ex(?:hibit|h)?\.?)\s*(\d{1,5})\s*,?\s*(?:\u00b6|\u00b6\u00b6|para(?:graph)?\.?|p\.)\s*(\d{1,5})\s*\]",
+    r"\[\s*(?:Ex(?:hibit|h)?\.?)\s*(\d{1,5})\s*,?\s*(?:\u00b6|\u00b6\u00b6|para(?:graph)?\.?|p\.)\s*(\d{1,5})"
+    r"\s*(?:\((?:Chinese )?original\))?\s*\]",
     re.IGNORECASE,
 )
 
@@ -39,9 +40,9 @@ _CJK_GAP_RE = re.compile(
 )
 
 
-def render(exhibit: int, paragraph: int) -> str:
-    """The canonical pin cite, e.g. ``[Ex. 61 ¶ 12]``."""
-    return Citation(exhibit, paragraph, "").render()
+def render(exhibit: int, paragraph: int, original: bool = False) -> str:
+    """The canonical pin cite, e.g. ``[Ex. 61 ¶ 12]`` or ``[Ex. 64 ¶ 71 (Chinese original)]``."""
+    return Citation(exhibit, paragraph, "", original=original).render()
 
 
 def parse(text: str) -> list[tuple[int, int]]:
@@ -80,7 +81,7 @@ def verify(
         elif not quote_in(c.quote, para.text):
             dropped.append((c, "quote is not in the cited paragraph"))
         else:
-            kept.append(Citation(c.exhibit, c.paragraph, c.quote, verified=True))
+            kept.append(Citation(c.exhibit, c.paragraph, c.quote, verified=True, original=para.lang == "zh"))
     return kept, dropped
 
 

@@ -133,7 +133,13 @@ class ExtractiveAnswerer:
             if all(c.sentence != o.sentence for o in chosen):
                 chosen.append(c)
         citations = tuple(
-            Citation(c.passage.paragraph.exhibit, c.passage.paragraph.number, c.sentence) for c in chosen
+            Citation(
+                c.passage.paragraph.exhibit,
+                c.passage.paragraph.number,
+                c.sentence,
+                original=c.passage.paragraph.lang == "zh",
+            )
+            for c in chosen
         )
         text = "\n".join(f"\u201c{c.quote}\u201d {c.render()}" for c in citations)
         return Draft(text, citations, refused=False, support=best.support)

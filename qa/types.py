@@ -83,9 +83,11 @@ class Citation:
     paragraph: int
     quote: str
     verified: bool = False
+    original: bool = False  # the cited paragraph is the Chinese original, not the translation
 
     def render(self) -> str:
-        return f"[Ex. {self.exhibit} \u00b6 {self.paragraph}]"
+        note = " (Chinese original)" if self.original else ""
+        return f"[Ex. {self.exhibit} \u00b6 {self.paragraph}{note}]"
 
 
 @dataclass(frozen=True)

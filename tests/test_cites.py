@@ -16,6 +16,7 @@ from qa.types import Citation, Paragraph
         ("[Exhibit 61, \u00b6 12]", [(61, 12)]),
         ("[Ex. 61 para. 12]", [(61, 12)]),
         ("[Ex. 61 paragraph 12]", [(61, 12)]),
+        ("[Ex. 64 \u00b6 71 (Chinese original)]", [(64, 71)]),
         ("[ex. 7 \u00b6 3] and [Ex. 70 \u00b6 44]", [(7, 3), (70, 44)]),
         ("Ex. 61 \u00b6 12 without brackets", []),
         ("[61.12]", []),
@@ -31,6 +32,10 @@ def test_parse(text: str, cites: list[tuple[int, int]]) -> None:
 def test_parse_render_roundtrip(exhibit: int, paragraph: int) -> None:
     assert render(exhibit, paragraph) == f"[Ex. {exhibit} \u00b6 {paragraph}]"
     assert parse(render(exhibit, paragraph)) == [(exhibit, paragraph)]
+    assert (
+        render(exhibit, paragraph, original=True) == f"[Ex. {exhibit} \u00b6 {paragraph} (Chinese original)]"
+    )
+    assert parse(render(exhibit, paragraph, original=True)) == [(exhibit, paragraph)]
 
 
 @pytest.mark.parametrize(
@@ -77,6 +82,9 @@ def test_verify_keeps_good_and_drops_bad_cites() -> None:
     wrong_quote = Citation(61, 12, "rose by 7%")
     kept, dropped = verify([good, wrong_para, wrong_quote], retrieved)
     assert kept == [Citation(61, 12, "rose by 5%", verified=True)]
+    zh = {(64, 3): Paragraph(64, 3, "\u4ea7\u91cf\u589e\u957f5%\u3002", "zh", 0, 6)}
+    (original,), _ = verify([Citation(64, 3, "\u589e\u957f5%")], zh)
+    assert original.original and original.render() == "[Ex. 64 \u00b6 3 (Chinese original)]"
     assert [(c, why.split()[0]) for c, why in dropped] == [(wrong_para, "cites"), (wrong_quote, "quote")]
 
 
