@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from index.boilerplate import flag_boilerplate
+from index.headings import section_headings
 from index.readers import READERS, SourceText, is_supported
 from index.segment import detect_lang, segment, split_exhibits, title_of
 from qa.errors import SourceError
@@ -83,6 +84,7 @@ def paragraphs_of(number: int, text: str, offset: int, source: SourceText | None
     blocks = segment(text, offset)
     title = title_of([b.text for b in blocks])
     furniture = flag_boilerplate([b.text for b in blocks])
+    headings = section_headings([("" if junk else b.text) for b, junk in zip(blocks, furniture, strict=True)])
     return [
         Paragraph(
             exhibit=number,
@@ -94,8 +96,9 @@ def paragraphs_of(number: int, text: str, offset: int, source: SourceText | None
             title=title,
             page=source.page_at(b.start) if source else None,
             boilerplate=flag,
+            heading=heading,
         )
-        for i, (b, flag) in enumerate(zip(blocks, furniture, strict=True), 1)
+        for i, (b, flag, heading) in enumerate(zip(blocks, furniture, headings, strict=True), 1)
     ]
 
 

@@ -34,7 +34,7 @@ from qa.types import Exhibit, Paragraph
 
 FORMAT = 1
 # Bump when segmentation changes paragraph boundaries: stored paragraph numbers would move.
-SEGMENTER_VERSION = 4
+SEGMENTER_VERSION = 5
 # Overlapping Chinese character bigrams (bm25s would otherwise take a whole run of Chinese as
 # one token, so Chinese queries never match; single characters match far too much), "R&D"-style
 # acronyms, and words of 2+ letters or digits. A lookahead with one group lets re.findall
@@ -49,14 +49,14 @@ EMBED_BATCH = 32
 Progress = Callable[[int, int], None]
 
 
-def paragraph_node(p: Paragraph) -> Any:
+def paragraph_node(p: Paragraph, contextual: bool = False) -> Any:
     """The LlamaIndex node of a whole paragraph (BM25 corpus and fused results)."""
     from llama_index.core.schema import TextNode
 
     meta = {"exhibit": p.exhibit, "paragraph": p.number, "lang": p.lang}
     return TextNode(
         id_=p.key,
-        text=p.text,
+        text=p.context_text if contextual else p.text,
         metadata=meta,
         excluded_embed_metadata_keys=list(meta),
         excluded_llm_metadata_keys=list(meta),
@@ -187,7 +187,7 @@ def _build(
     home = VectorHome.new(settings.chroma_url)
     previous = read_manifest(store)
     try:
-        _write_bm25(tmp, paragraphs)
+        _write_bm25(tmp, paragraphs, settings)
         donors = [store, *map(Path, reuse_from)]
         report.vectors, report.reused_vectors, first_windows = _write_chroma(
             tmp, home, paragraphs, donors, settings, progress
@@ -230,7 +230,9 @@ def _write_chroma(
 
     nodes: list[BaseNode] = []
     for p in paragraphs:
-        for w, text in enumerate(windows(p.text, settings.window_words, settings.window_overlap_words)):
+        for w, piece in enumerate(windows(p.text, settings.window_words, settings.window_overlap_words)):
+            # With contextual headings, every window is embedded under its section heading.
+            text = f"{p.heading}\n{piece}" if p.heading and settings.contextual_headings else piece
             meta = {
                 "exhibit": p.exhibit,
                 "paragraph": p.number,
@@ -293,11 +295,11 @@ def _with_alignment(
     ]
 
 
-def _write_bm25(tmp: Path, paragraphs: list[Paragraph]) -> None:
+def _write_bm25(tmp: Path, paragraphs: list[Paragraph], settings: Settings) -> None:
     from llama_index.retrievers.bm25 import BM25Retriever
 
     retriever = BM25Retriever.from_defaults(
-        nodes=[paragraph_node(p) for p in paragraphs],
+        nodes=[paragraph_node(p, settings.contextual_headings) for p in paragraphs],
         similarity_top_k=min(10, len(paragraphs)),
         token_pattern=BM25_TOKEN_PATTERN,
     )

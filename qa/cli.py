@@ -90,7 +90,10 @@ def cmd_show(args: argparse.Namespace) -> int:
     print(f"{render(p.exhibit, p.number)} {p.title}")
     page = f", page {p.page}" if p.page else ""
     web = ", web boilerplate" if p.boilerplate else ""
-    print(f"(lang {p.lang}, characters {p.start}-{p.end} of the source{page}{web})\n")
+    print(f"(lang {p.lang}, characters {p.start}-{p.end} of the source{page}{web})")
+    if p.heading:
+        print(f"Section: {p.heading}")
+    print()
     print(p.text)
     for n in p.aligned:
         other = paras[(p.exhibit, n)]

@@ -108,7 +108,9 @@ class Retriever:
         self.paragraphs: dict[tuple[int, int], Paragraph] = {
             (p.exhibit, p.number): p for p in load_paragraphs(store)
         }
-        self._nodes = {key: paragraph_node(p) for key, p in self.paragraphs.items()}
+        self._nodes = {
+            key: paragraph_node(p, settings.contextual_headings) for key, p in self.paragraphs.items()
+        }
         self._boilerplate = {key for key, p in self.paragraphs.items() if p.boilerplate}
         self._zh_exhibits = {p.exhibit for p in self.paragraphs.values() if p.lang == "zh"}
         self._bm25 = bm25s.BM25.load(str(store / "bm25"), load_corpus=True)

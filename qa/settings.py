@@ -26,6 +26,13 @@ class Settings(BaseSettings):
         description="Longest stretch of a paragraph embedded as one vector; longer ones are windowed.",
     )
     window_overlap_words: int = Field(40, ge=0, description="Words shared by consecutive windows.")
+    contextual_headings: bool = Field(
+        False,
+        description=(
+            "Embed and BM25-index each paragraph under its section heading. Off by default: on the "
+            "gold set it lowered recall@5 from 76.6% to 75.5% and MRR from 0.718 to 0.698."
+        ),
+    )
     chroma_url: str | None = Field(
         None,
         description="URL of a Chroma server (`chroma run`) to keep vectors in; unset: the store's own chroma/.",
@@ -56,6 +63,7 @@ class Settings(BaseSettings):
             "window_words": self.window_words,
             "window_overlap_words": self.window_overlap_words,
             "chroma_url": self.chroma_url,
+            "contextual_headings": self.contextual_headings,
         }
 
     def hash(self) -> str:

@@ -31,6 +31,12 @@ class Paragraph:
     page: int | None = None
     boilerplate: bool = False  # web page furniture: numbered, but left out of retrieval
     aligned: tuple[int, ...] = ()  # paragraph(s) of the same exhibit in the other language
+    heading: str = ""  # the section headings it sits under, "A › B"
+
+    @property
+    def context_text(self) -> str:
+        """What is embedded and BM25-indexed: the paragraph under its section heading."""
+        return f"{self.heading}\n{self.text}" if self.heading else self.text
 
     @property
     def key(self) -> str:
@@ -49,6 +55,7 @@ class Paragraph:
             "page": self.page,
             "boilerplate": self.boilerplate,
             "aligned": list(self.aligned),
+            "heading": self.heading,
         }
 
     @classmethod
@@ -64,6 +71,7 @@ class Paragraph:
             page=d.get("page"),
             boilerplate=bool(d.get("boilerplate", False)),
             aligned=tuple(int(n) for n in d.get("aligned", ())),
+            heading=d.get("heading", ""),
         )
 
 
