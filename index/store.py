@@ -84,13 +84,16 @@ class BuildReport:
 
 
 def read_manifest(store: Path) -> dict[str, Any] | None:
-    wait_for_store(store)
-    try:
-        return dict(json.loads((store / "manifest.json").read_text(encoding="utf-8")))
-    except FileNotFoundError:
-        return None
-    except (OSError, ValueError):
-        return None
+    """The store's manifest, or None if there is no complete store (waits out a swap)."""
+    for _ in range(3):  # the store may be renamed away between the wait and the read
+        wait_for_store(store)
+        try:
+            return dict(json.loads((store / "manifest.json").read_text(encoding="utf-8")))
+        except FileNotFoundError:
+            continue
+        except (OSError, ValueError):
+            return None
+    return None
 
 
 def stale_reason(store: Path, sources: list[SourceFile], settings: Settings) -> str | None:
@@ -349,10 +352,15 @@ def _write_manifest(
 def load_paragraphs(store: Path) -> list[Paragraph]:
     """All paragraphs of the store, in exhibit and paragraph order."""
     path = Path(store) / "paragraphs.jsonl"
-    if read_manifest(Path(store)) is None or not path.exists():
-        raise no_index(str(store))
-    with path.open(encoding="utf-8") as f:
-        return [Paragraph.from_json(json.loads(line)) for line in f if line.strip()]
+    for _ in range(3):  # a swap may land between two reads; the next try sees the new generation
+        if read_manifest(Path(store)) is None:
+            break
+        try:
+            with path.open(encoding="utf-8") as f:
+                return [Paragraph.from_json(json.loads(line)) for line in f if line.strip()]
+        except FileNotFoundError:
+            wait_for_store(Path(store))
+    raise no_index(str(store))
 
 
 def check_current(store: Path, settings: Settings) -> dict[str, Any]:

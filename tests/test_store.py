@@ -233,3 +233,38 @@ def test_recover_after_a_crash_between_the_two_renames(tmp_path: Path) -> None:
     assert not old.exists() and not half.exists()
     recover(store)  # nothing to do the second time
     assert (store / "manifest.json").exists()
+
+
+def test_readers_never_see_a_half_built_index(small_record: Path, tmp_path: Path) -> None:
+    import threading
+
+    settings = Settings(store=tmp_path / "store")
+    build([small_record], settings)
+    errors: list[BaseException] = []
+    seen: set[int] = set()
+    done = threading.Event()
+
+    def reader() -> None:
+        while not done.is_set():
+            try:
+                manifest = read_manifest(settings.store)
+                assert manifest is not None and manifest["counts"]["paragraphs"] > 0
+                paragraphs = load_paragraphs(settings.store)
+                seen.add(len(paragraphs))
+            except BaseException as e:  # any failure a reader meets mid-swap
+                errors.append(e)
+                return
+
+    threads = [threading.Thread(target=reader) for _ in range(3)]
+    for t in threads:
+        t.start()
+    try:
+        for n in range(4):
+            write(small_record / f"Exhibit {20 + n}.txt", f"Added exhibit number {n} about harbours.\n")
+            build([small_record], settings)
+    finally:
+        done.set()
+        for t in threads:
+            t.join(timeout=30)
+    assert not errors, errors[0]
+    assert len(load_paragraphs(settings.store)) == 8 and len(seen) >= 2  # readers saw generations change
