@@ -52,7 +52,7 @@ def llamaindex_ootb(
             rrs: list[float] = []
             chars: list[int] = []
             for item in items:
-                exhibits_filter, _ = scope(item.question, None, retriever.exhibits)
+                exhibits_filter, _, _ = scope(item.question, None, retriever.exhibits)
                 nodes = index.as_retriever(similarity_top_k=max(HIT_KS)).retrieve(item.question)
                 if exhibits_filter:  # the same exhibit scoping ExhibitQA gets, applied after the fact
                     nodes = [n for n in nodes if n.node.metadata.get("exhibit") in exhibits_filter]

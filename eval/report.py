@@ -28,6 +28,27 @@ def summary_table(report: dict[str, Any]) -> str:
         ("citations verified", f"{_pct(c['verified_rate'])} of {c['n']}"),
         ("latency p50 / p95", f"{lat['p50']:.0f} ms / {lat['p95']:.0f} ms"),
     ]
+    v = report.get("verifier") or {}
+    if v.get("prompt_tokens_mean") is not None or v.get("dropped_sentences") or v.get("fallbacks"):
+        reasons = ", ".join(f"{k}: {n}" for k, n in sorted(v.get("dropped_by_reason", {}).items()))
+        rows.append(
+            (
+                "verifier: sentences / cites dropped",
+                f"{v.get('dropped_sentences', 0)} / {v.get('dropped_cites', 0)}"
+                + (f" ({reasons})" if reasons else ""),
+            )
+        )
+        rows.append(
+            ("cites re-pointed to the one source holding their quote", str(v.get("repointed_cites", 0)))
+        )
+        rows.append(("fell back to extractive", str(v.get("fallbacks", 0))))
+        if v.get("prompt_tokens_mean") is not None:
+            rows.append(
+                (
+                    "tokens per answer (prompt / completion)",
+                    f"{v['prompt_tokens_mean']:.0f} / {v['completion_tokens_mean']:.0f}",
+                )
+            )
     return "| metric | value |\n|---|---|\n" + "\n".join(f"| {k} | {v} |" for k, v in rows)
 
 

@@ -36,6 +36,11 @@ class ItemResult:
     latency_ms: float = 0.0
     notes: tuple[str, ...] = ()
     support: float | None = None
+    answered_by: str = ""
+    dropped: list[tuple[str, str]] = field(default_factory=list)  # (sentence, reason)
+    dropped_cites: int = 0
+    repointed_cites: int = 0
+    tokens: tuple[int, int] | None = None
 
     def recall(self, k: int, method: str = "hybrid") -> float:
         return evidence_recall_at_k(self.ranked.get(method, []), self.located.per_quote, k)
@@ -48,11 +53,15 @@ def run_eval(
     mode: str | None = None,
     k: int | None = None,
     limit: int | None = None,
+    sample: int | None = None,
     baselines: bool = False,
     progress: Progress | None = None,
 ) -> dict[str, Any]:
     """Evaluate ``settings``' store and answerer on the gold file; returns the report dict."""
     items = load_gold(gold_path)[:limit] if limit else load_gold(gold_path)
+    if sample and sample < len(items):
+        # Evenly spaced, so a slow answerer's subset still spans every exhibit and question type.
+        items = [items[i * len(items) // sample] for i in range(sample)]
     retriever = get_retriever(settings)
     located = locate(items, list(retriever.paragraphs.values()))
     errors = [
@@ -67,14 +76,20 @@ def run_eval(
     results: list[ItemResult] = []
     for n, item in enumerate(items, 1):
         r = ItemResult(item, located[item.id])
-        exhibits, _ = scope(item.question, None, retriever.exhibits)
+        exhibits, _, search_text = scope(item.question, None, retriever.exhibits, retriever.references)
         for m in methods:
-            passages = retriever.search(item.question, exhibits=exhibits, k=max(KS), method=m)
+            passages = retriever.search(search_text, exhibits=exhibits, k=max(KS), method=m)
             r.ranked[m] = [(p.paragraph.exhibit, p.paragraph.number) for p in passages]
             r.chars[m] = sum(len(p.paragraph.text) for p in passages[:k])
         answer = ask(item.question, k=k, mode=mode, settings=settings)
         r.answer, r.refused, r.notes, r.support = answer.text, answer.refused, answer.notes, answer.support
         r.latency_ms = answer.timings_ms.get("total", 0.0)
+        r.answered_by = answer.mode
+        r.dropped = [(d.sentence, d.reason) for d in answer.dropped]
+        r.dropped_cites = sum(n.startswith("dropped cite") for n in answer.notes)
+        r.repointed_cites = sum(n.startswith("cite ") and "re-pointed" in n for n in answer.notes)
+        if answer.usage is not None:
+            r.tokens = (answer.usage.prompt_tokens, answer.usage.completion_tokens)
         r.cited = [(c.exhibit, c.paragraph) for c in answer.citations]
         r.verified = [
             (c.exhibit, c.paragraph) in retriever.paragraphs
@@ -149,6 +164,7 @@ def summarize(results: list[ItemResult], gold_path: Path, mode: str, k: int) -> 
             "p95": percentile((r.latency_ms for r in results), 95),
         },
         "by_type": by_type,
+        "verifier": _verifier_summary(results),
         "items": [
             {
                 "id": r.item.id,
@@ -164,7 +180,34 @@ def summarize(results: list[ItemResult], gold_path: Path, mode: str, k: int) -> 
                 "latency_ms": round(r.latency_ms, 1),
                 "notes": list(r.notes),
                 "support": r.support,
+                "answered_by": r.answered_by,
+                "dropped": [{"sentence": d, "reason": why} for d, why in r.dropped],
             }
             for r in results
         ],
+    }
+
+
+def _reason_kind(reason: str) -> str:
+    for kind in ("not one of the sources", "not verbatim", "which no cited paragraph contains", "no cite"):
+        if kind in reason:
+            return {"which no cited paragraph contains": "figure not in cited paragraph"}.get(kind, kind)
+    return "other"
+
+
+def _verifier_summary(results: list[ItemResult]) -> dict[str, Any]:
+    """What the LLM verifier removed, and how often the LLM path fell back (zero for extractive)."""
+    kinds: dict[str, int] = {}
+    for r in results:
+        for _, why in r.dropped:
+            kinds[_reason_kind(why)] = kinds.get(_reason_kind(why), 0) + 1
+    tokens = [r.tokens for r in results if r.tokens]
+    return {
+        "dropped_sentences": sum(len(r.dropped) for r in results),
+        "dropped_cites": sum(r.dropped_cites for r in results),
+        "repointed_cites": sum(r.repointed_cites for r in results),
+        "dropped_by_reason": kinds,
+        "fallbacks": sum(any("showing the extractive answer" in n for n in r.notes) for r in results),
+        "prompt_tokens_mean": mean(t[0] for t in tokens) if tokens else None,
+        "completion_tokens_mean": mean(t[1] for t in tokens) if tokens else None,
     }

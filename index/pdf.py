@@ -4,6 +4,9 @@ pdfplumber gives words with positions but no paragraphs, and its plain text runs
 together line by line; the layout logic here (columns, lines, paragraph gaps, running headers,
 footnote markers, hyphenation) is what no library offers for reports like CRS's and the
 Federal Register's, so it is written by hand as small functions over word boxes.
+
+Tables (index/pdftables.py) are found first and their words taken out of the prose; each comes
+back as one markdown-table block, placed in reading order like a line of its own.
 """
 
 from __future__ import annotations
@@ -14,7 +17,10 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from index.pdftables import Table
 
 Word = dict[str, Any]  # pdfplumber word: text, x0, x1, top, bottom, size
 
@@ -30,6 +36,7 @@ class Line:
     bottom: float
     size: float
     column: int
+    table: bool = False  # text is a whole markdown table, never joined to the lines around it
 
 
 def _is_superscript(word: Word, body_size: float, prev: Word | None) -> bool:
@@ -37,7 +44,7 @@ def _is_superscript(word: Word, body_size: float, prev: Word | None) -> bool:
     return word["size"] < 0.8 * body_size and prev is not None and abs(word["x0"] - prev["x1"]) < 1.5
 
 
-def _rows(words: Sequence[Word]) -> list[list[Word]]:
+def word_rows(words: Sequence[Word]) -> list[list[Word]]:
     """Words sharing a baseline (within 2.5 pt), top to bottom, each row left to right."""
     rows: list[list[Word]] = []
     for w in sorted(words, key=lambda w: w["top"]):
@@ -57,7 +64,7 @@ def find_gutters(words: Sequence[Word], width: float) -> list[float]:
     if len(words) < 40:
         return []
     size = statistics.median(w["size"] for w in words)
-    rows = _rows(words)
+    rows = word_rows(words)
     gaps = []
     for row in rows:
         gaps += [
@@ -99,15 +106,30 @@ def find_gutters(words: Sequence[Word], width: float) -> list[float]:
     return [g for g, _ in gutters]
 
 
-def page_lines(words: Sequence[Word], width: float) -> list[Line]:
-    """Words grouped into lines, column by column, in reading order."""
+def _gaps_at(words: Sequence[Word], x: float, size: float) -> int:
+    """How many rows have a gap between two words (wider than a space) across ``x``."""
+    return sum(
+        any(
+            a["x1"] < x < b["x0"] and b["x0"] - a["x1"] >= max(5.0, 0.7 * size)
+            for a, b in zip(row, row[1:], strict=False)
+        )
+        for row in word_rows(words)
+    )
+
+
+def page_lines(words: Sequence[Word], width: float, tables: Sequence[Table] = ()) -> list[Line]:
+    """Words grouped into lines, column by column, in reading order; each table is one line."""
+    upright = [w for w in words if w.get("upright", True)]  # rotated margin print is not text
+    words = [w for w in upright if not any(t.holds(w) for t in tables)]
     if not words:
-        return []
-    words = [w for w in words if w.get("upright", True)]  # rotated margin print is not text
-    if not words:
-        return []
+        return [_table_line(t, []) for t in sorted(tables, key=lambda t: t.top)]
     body_size = statistics.median(w["size"] for w in words)
-    gutters = find_gutters(words, width)
+    if tables:
+        # A few lines of prose between tables are too few to find columns by; the whole page
+        # finds them, and a gutter only a table's columns voted for is dropped.
+        gutters = [g for g in find_gutters(upright, width) if _gaps_at(words, g, body_size) >= 2]
+    else:
+        gutters = find_gutters(words, width)
     kept: list[Word] = []
     for w in sorted(words, key=lambda w: (round(w["top"]), w["x0"])):
         prev = kept[-1] if kept and abs(kept[-1]["top"] - w["top"]) < body_size else None
@@ -118,7 +140,7 @@ def page_lines(words: Sequence[Word], width: float) -> list[Line]:
         kept.append(w)
 
     lines: list[Line] = []
-    for row in _rows(kept):
+    for row in word_rows(kept):
         spans = any(w["x0"] < g - 3 and w["x1"] > g + 3 for w in row for g in gutters)
         parts: dict[int, list[Word]] = {}
         for w in row:
@@ -138,6 +160,7 @@ def page_lines(words: Sequence[Word], width: float) -> list[Line]:
                     column=col,
                 )
             )
+    lines += [_table_line(t, gutters) for t in tables]
     # Full-width lines (column 0) cut the page into bands; each band reads left then right.
     lines.sort(key=lambda ln: ln.top)
     out: list[Line] = []
@@ -153,6 +176,15 @@ def page_lines(words: Sequence[Word], width: float) -> list[Line]:
     return out
 
 
+def _table_line(t: Table, gutters: Sequence[float]) -> Line:
+    # A table across a gutter cuts the page like a full-width title; one inside a column is read
+    # with that column.
+    center = (t.x0 + t.x1) / 2
+    spans = any(t.x0 < g - 3 and t.x1 > g + 3 for g in gutters)
+    col = 0 if not gutters or spans else 1 + sum(1 for g in gutters if center > g)
+    return Line(t.markdown(), t.x0, t.x1, t.top, t.bottom, 0.0, col, table=True)
+
+
 def _margin_key(text: str) -> str:
     # Page numbers (arabic or roman) differ from page to page; the rest of a running line does not.
     return " ".join(re.sub(r"\b(?:\d+|[ivxlc]+)\b", " ", text.strip().lower()).split())
@@ -164,7 +196,13 @@ def repeated_margin_lines(pages: Sequence[Sequence[Line]], heights: Sequence[flo
         return set()
     counts: Counter[str] = Counter()
     for lines, h in zip(pages, heights, strict=True):
-        counts.update({_margin_key(ln.text) for ln in lines if ln.top < h * 0.1 or ln.bottom > h * 0.9})
+        counts.update(
+            {
+                _margin_key(ln.text)
+                for ln in lines
+                if not ln.table and (ln.top < h * 0.1 or ln.bottom > h * 0.9)
+            }
+        )
     return {k for k, n in counts.items() if n >= max(2, len(pages) // 2)}
 
 
@@ -191,27 +229,31 @@ def lines_to_blocks(lines: Sequence[Line]) -> list[str]:
     """Paragraph blocks: a new one at a column change, a wide vertical gap or a size change."""
     if not lines:
         return []
-    heights = [ln.bottom - ln.top for ln in lines if ln.bottom > ln.top]
+    heights = [ln.bottom - ln.top for ln in lines if ln.bottom > ln.top and not ln.table]
     lh = statistics.median(heights) if heights else 10.0
-    blocks: list[list[str]] = [[lines[0].text]]
+    blocks: list[list[Line]] = [[lines[0]]]
     for prev, ln in zip(lines, lines[1:], strict=False):
         gap = ln.top - prev.bottom
         new = (
-            ln.column != prev.column
+            ln.table
+            or prev.table
+            or ln.column != prev.column
             or gap > 0.7 * lh
             or gap < -lh  # moved up: a new column or band
             or abs(ln.size - prev.size) > 0.9
         )
         if new:
-            blocks.append([ln.text])
+            blocks.append([ln])
         else:
-            blocks[-1].append(ln.text)
-    return [join_lines(b) for b in blocks]
+            blocks[-1].append(ln)
+    return [b[0].text if b[0].table else join_lines([ln.text for ln in b]) for b in blocks]
 
 
 def read_pdf_pages(path: Path) -> list[list[str]]:
     """Each page's paragraph blocks, running headers, footers and page numbers removed."""
     import pdfplumber
+
+    from index.pdftables import find_tables
 
     with pdfplumber.open(str(path)) as pdf:
         raw = []
@@ -220,7 +262,8 @@ def read_pdf_pages(path: Path) -> list[list[str]]:
             words = page.extract_words(
                 extra_attrs=["size", "upright"], keep_blank_chars=False, use_text_flow=False
             )
-            raw.append(page_lines(words, float(page.width)))
+            tables = find_tables(page, [w for w in words if w.get("upright", True)])
+            raw.append(page_lines(words, float(page.width), tables))
             heights.append(float(page.height))
     furniture = repeated_margin_lines(raw, heights)
     pages = []
@@ -228,7 +271,8 @@ def read_pdf_pages(path: Path) -> list[list[str]]:
         kept = [
             ln
             for ln in lines
-            if not (
+            if ln.table
+            or not (
                 (ln.top < h * 0.1 or ln.bottom > h * 0.9)
                 and (
                     _margin_key(ln.text) in furniture

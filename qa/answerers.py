@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
 from qa.errors import ConfigError
 from qa.settings import Settings
-from qa.types import Citation, Passage
+from qa.types import Citation, Dropped, Paragraph, Passage, Usage
 
 REFUSAL = "The exhibits do not answer this."
 
@@ -22,10 +22,16 @@ class Draft:
     refused: bool
     notes: tuple[str, ...] = ()
     support: float | None = None  # how well the evidence bears the answer, 0..1, if the answerer knows
+    dropped: tuple[Dropped, ...] = ()
+    usage: Usage | None = None
+    answered_by: str | None = None  # set when a fallback answerer wrote the draft
 
 
 class Toolkit(Protocol):
     """What the record offers an answerer besides the passages: embeddings and term rarity."""
+
+    @property
+    def paragraphs(self) -> Mapping[tuple[int, int], Paragraph]: ...
 
     def embed_query(self, text: str) -> list[float]: ...
 
@@ -50,9 +56,40 @@ def _extractive(settings: Settings) -> Answerer:
     return ExtractiveAnswerer(settings)
 
 
+def _openai(settings: Settings) -> Answerer:
+    from qa.llm import LLMAnswerer
+
+    return LLMAnswerer.for_endpoint(settings)
+
+
+def _local(settings: Settings) -> Answerer:
+    from qa.llm import LLMAnswerer
+    from qa.local import ensure_server
+
+    return LLMAnswerer.for_local(settings, ensure_server(settings))
+
+
 ANSWERERS: dict[str, Callable[[Settings], Answerer]] = {
     "extractive": _extractive,
+    "openai": _openai,
+    "local": _local,
 }
+
+
+def evidence(
+    passages: Sequence[Passage], paragraphs: Mapping[tuple[int, int], Paragraph]
+) -> dict[tuple[int, int], Paragraph]:
+    """The paragraphs an answer may cite: those retrieved, and the aligned translation or
+    original of each (they say the same thing in the other language)."""
+    out: dict[tuple[int, int], Paragraph] = {}
+    for p in passages:
+        para = p.paragraph
+        out[(para.exhibit, para.number)] = para
+        for n in para.aligned:
+            other = paragraphs.get((para.exhibit, n))
+            if other is not None:
+                out.setdefault((para.exhibit, n), other)
+    return out
 
 
 def get_answerer(settings: Settings, mode: str | None = None) -> Answerer:

@@ -6,9 +6,9 @@ import threading
 import time
 from pathlib import Path
 
-from qa.answerers import REFUSAL, get_answerer
+from qa.answerers import REFUSAL, evidence, get_answerer
 from qa.cites import remove_cites, verify
-from qa.questions import exhibits_named
+from qa.questions import exhibits_named, exhibits_referenced
 from qa.retrieve import Retriever
 from qa.settings import Settings
 from qa.types import Answer
@@ -19,7 +19,14 @@ _LOCK = threading.Lock()
 
 def get_retriever(settings: Settings) -> Retriever:
     """The retriever for ``settings.store``, opened on first use and kept for the process."""
-    key = (str(Path(settings.store).resolve()), settings.hash())
+    # Only what the retriever reads: switching answerer or endpoint must not reload the store.
+    shape = (
+        settings.index_fingerprint(),
+        settings.candidates,
+        settings.include_boilerplate,
+        settings.exhibit_cap,
+    )
+    key = (str(Path(settings.store).resolve()), repr(shape))
     with _LOCK:
         if key not in _RETRIEVERS:
             _RETRIEVERS[key] = Retriever(settings)
@@ -34,14 +41,31 @@ def reset() -> None:
         _RETRIEVERS.clear()
 
 
-def scope(question: str, exhibits: list[int] | None, known: list[int]) -> tuple[list[int] | None, list[str]]:
-    """The exhibits to search: those given, else those the question names that the record has."""
+def scope(
+    question: str,
+    exhibits: list[int] | None,
+    known: list[int],
+    references: dict[int, set[str]] | None = None,
+) -> tuple[list[int] | None, list[str], str]:
+    """The exhibits to search, notes saying why, and the text to search with.
+
+    The exhibits are those given, else those the question names ("Exhibit 64") that the record
+    has, else those its document references ("the 2016 State Council opinions") fit; a
+    resolved reference is taken out of the search text.
+    """
     if exhibits:
-        return exhibits, []
+        return exhibits, [], question
     implied = [n for n in exhibits_named(question) if n in known]
-    if not implied:
-        return None, []
-    return implied, ["searched only Exhibit " + ", ".join(map(str, implied)) + ", which the question names"]
+    if implied:
+        note = "searched only Exhibit " + ", ".join(map(str, implied)) + ", which the question names"
+        return implied, [note], question
+    referred, rest = exhibits_referenced(question, references or {})
+    if referred:
+        note = (
+            "searched only Exhibit " + ", ".join(map(str, referred)) + ", the document the question refers to"
+        )
+        return referred, [note], rest
+    return None, [], question
 
 
 def ask(
@@ -80,19 +104,18 @@ def ask(
             settings.hash(),
             timings,
         )
-    exhibits, implied_note = scope(question, exhibits, retriever.exhibits)
+    exhibits, implied_note, search_text = scope(question, exhibits, retriever.exhibits, retriever.references)
     notes.extend(implied_note)
 
     t1 = time.perf_counter()
-    passages = retriever.search(question, exhibits=exhibits, k=settings.k)
+    passages = retriever.search(search_text, exhibits=exhibits, k=settings.k)
     timings["retrieve"] = (time.perf_counter() - t1) * 1000
 
     t2 = time.perf_counter()
     draft = answerer.answer(question, passages, retriever)
     timings["answer"] = (time.perf_counter() - t2) * 1000
 
-    retrieved = {(p.paragraph.exhibit, p.paragraph.number): p.paragraph for p in passages}
-    kept, dropped = verify(draft.citations, retrieved)
+    kept, dropped = verify(draft.citations, evidence(passages, retriever.paragraphs))
     notes.extend(draft.notes)
     notes.extend(f"dropped {c.render()}: {why}" for c, why in dropped)
     refused = draft.refused
@@ -107,9 +130,11 @@ def ask(
         citations=tuple(kept),
         passages=tuple(passages),
         refused=refused,
-        mode=answerer.name,
+        mode=draft.answered_by or answerer.name,
         settings_hash=settings.hash(),
         timings_ms=timings,
         notes=tuple(notes),
         support=draft.support,
+        dropped=draft.dropped,
+        usage=draft.usage,
     )

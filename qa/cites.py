@@ -24,10 +24,13 @@ _QUOTE_MAP = str.maketrans(
         "\u00bb": '"',
         "\u300c": '"',
         "\u300d": '"',
-        "\u2018": "'",
-        "\u2019": "'",
-        "\u201a": "'",
-        "\u2032": "'",
+        # Single and double quotes compare equal: models swap one for the other when they
+        # quote inside a JSON string, and the words are what must match.
+        "'": '"',
+        "\u2018": '"',
+        "\u2019": '"',
+        "\u201a": '"',
+        "\u2032": '"',
         "\u2013": "-",
         "\u2014": "-",
         "\u2212": "-",

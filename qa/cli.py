@@ -112,8 +112,28 @@ def cmd_ask(args: argparse.Namespace) -> int:
     print(answer.text)
     for c in answer.citations:
         print(f"  {c.render()} \u201c{c.quote}\u201d")
+    for d in answer.dropped:
+        print(f"  removed: \u201c{d.sentence}\u201d ({d.reason})")
     for n in answer.notes:
         print(f"  note: {n}")
+    if answer.usage is not None:
+        u = answer.usage
+        print(f"  tokens: {u.prompt_tokens} prompt + {u.completion_tokens} completion ({u.model})")
+    return 0
+
+
+def cmd_local(args: argparse.Namespace) -> int:
+    from qa.local import ensure_server, running_server, stop_server
+
+    settings = _settings(args)
+    if args.action == "start":
+        server = ensure_server(settings)
+        print(f"local model server at {server.base_url} (pid {server.pid}, model {server.model})")
+    elif args.action == "stop":
+        print("stopped" if stop_server(settings) else "no local model server was running")
+    else:
+        found = running_server(settings)
+        print(f"running at {found.base_url} (pid {found.pid})" if found else "not running")
     return 0
 
 
@@ -136,6 +156,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
         mode=args.mode,
         k=args.k,
         limit=args.limit,
+        sample=args.sample,
         baselines=args.baselines,
         progress=progress,
     )
@@ -171,7 +192,7 @@ def parser() -> argparse.ArgumentParser:
     p = sub.add_parser("ask", help="answer a question with pin cites")
     p.add_argument("question")
     p.add_argument("--exhibit", type=int, action="append", help="search only this exhibit (repeatable)")
-    p.add_argument("--mode", help="answerer (default extractive)")
+    p.add_argument("--mode", help="answerer: extractive (default), openai or local")
     p.add_argument("-k", type=int, help="passages to retrieve")
     p.add_argument("--json", action="store_true", help="print the answer as JSON")
     p.add_argument("--store", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
@@ -182,10 +203,15 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--mode", help="answerer to evaluate (default: settings)")
     p.add_argument("--k", type=int, help="passages given to the answerer (default 8)")
     p.add_argument("--limit", type=int, help="only the first N items")
+    p.add_argument("--sample", type=int, help="only N items, evenly spaced through the gold set")
     p.add_argument("--out", default="eval/results/latest", help="report directory")
     p.add_argument("--baselines", action="store_true", help="also run BM25-only, dense-only and LlamaIndex")
     p.add_argument("--store", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
     p.set_defaults(fn=cmd_eval)
+
+    p = sub.add_parser("local", help="start, stop or check the packaged local model's server")
+    p.add_argument("action", choices=["start", "stop", "status"])
+    p.set_defaults(fn=cmd_local)
 
     p = sub.add_parser("show", help="print one paragraph, e.g. `show 61 12`")
     p.add_argument("exhibit", type=int)

@@ -144,3 +144,64 @@ def exhibits_named(question: str) -> list[int]:
     for m in _EXHIBIT_MENTION_RE.finditer(question):
         out.extend(int(n) for n in re.findall(r"\d{1,5}", m.group(0)))
     return sorted(set(out))
+
+
+# A definite reference to a document by its kind: "the 2016 State Council opinions", "the MIIT
+# plan", "the 2022 guidance". The kinds are the generic vocabulary of records, not of one record.
+_DOC_KINDS = (
+    "opinions?|notice|notices|report|plan|guidance|guidelines?|circular|measures|article|decision|"
+    "announcement|agreement|proclamation|memorandum|memo|letter|statement|speech|order|rules?|"
+    "regulations?|law|directive|policy|programme|program|strategy|note|brief|release"
+)
+_DOC_REF_RE = re.compile(
+    rf"\b(?:the|this|that)\s+((?:[\w\-\u2019']+\s+){{0,6}}?)({_DOC_KINDS})\b(?!\s+(?:of|on|for|to)\s+the\s+record)",
+    re.I,
+)
+_CAPITALISED_RUN_RE = re.compile(r"[A-Z][A-Za-z]*(?:\s+(?:(?:of|and|&)\s+)?[A-Z][A-Za-z]*)+")
+
+
+def acronyms(title: str) -> set[str]:
+    """Initialisms a title's capitalised names give: "Ministry of Industry and Information
+    Technology" -> "miit"; also acronyms written in the title itself."""
+    out = {w.lower() for w in re.findall(r"\b[A-Z]{2,}\b", title)}
+    for run in _CAPITALISED_RUN_RE.findall(title):
+        initials = "".join(w[0] for w in run.split() if w[0].isupper())
+        if len(initials) >= 2:
+            out.add(initials.lower())
+    return out
+
+
+def reference_terms(title: str, opening: str) -> set[str]:
+    """What a question may call an exhibit by: its title's words and initialisms, and the years
+    its opening paragraphs mention (a notice is "the 2016 notice" by its date)."""
+    from qa.text import terms
+
+    return set(terms(title)) | acronyms(title) | set(_YEAR_RE.findall(title + " " + opening))
+
+
+def exhibits_referenced(question: str, references: dict[int, set[str]]) -> tuple[list[int], str]:
+    """The exhibits that definite document references in ``question`` pick out, and the
+    question with those references taken out (for searching inside the exhibits they name).
+
+    Every content word of a reference must be among one exhibit's reference terms, at least
+    two must be, and no other exhibit may match as well. If any reference in the question is
+    left unresolved, nothing is filtered: it may name a document the titles do not describe.
+    """
+    from qa.text import terms
+
+    found: set[int] = set()
+    rest = question
+    for m in _DOC_REF_RE.finditer(question):
+        words = set(terms(m.group(1) + " " + m.group(2)))
+        words |= {w.lower() for w in re.findall(r"\b[A-Z]{2,}\b", m.group(1))}
+        words = {w for w in words if not w.isdigit() or _YEAR_RE.fullmatch(w)}
+        if len(words) < 2:
+            continue
+        hits = [n for n, ref in references.items() if words <= ref]
+        if len(hits) != 1:
+            return [], question
+        found.add(hits[0])
+        # The words that named the document say nothing about which paragraph answers; left
+        # in, they pull the exhibit's title block and cover page to the top.
+        rest = rest.replace(m.group(0), m.group(0).split()[0] + " document", 1)
+    return sorted(found), rest if found else question

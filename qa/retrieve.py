@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from collections import Counter
@@ -23,7 +24,9 @@ from index.store import (
     paragraph_node,
 )
 from index.vectors import VectorHome
+from qa.diversity import diverse_top
 from qa.errors import ConfigError
+from qa.questions import reference_terms
 from qa.settings import Settings
 from qa.text import terms
 from qa.types import Paragraph, Passage
@@ -130,6 +133,17 @@ class Retriever:
     def exhibits(self) -> list[int]:
         return sorted({e for e, _ in self.paragraphs})
 
+    @functools.cached_property
+    def references(self) -> dict[int, set[str]]:
+        """Per exhibit, the words a question may call it by (see ``exhibits_referenced``)."""
+        first: dict[int, list[Paragraph]] = {}
+        for (e, _n), p in sorted(self.paragraphs.items()):
+            if len(first.setdefault(e, [])) < 3:
+                first[e].append(p)
+        return {
+            e: reference_terms(ps[0].title, " ".join(p.text[:300] for p in ps)) for e, ps in first.items()
+        }
+
     def close(self) -> None:
         self._client.close()
 
@@ -194,13 +208,22 @@ class Retriever:
             else QueryFusionRetriever(
                 list(parts.values()),
                 mode="reciprocal_rerank",  # type: ignore[arg-type]
-                similarity_top_k=k,
+                similarity_top_k=3 * k,  # a deeper pool for the per-exhibit quotas below
                 num_queries=1,  # no LLM query rewriting: retrieval stays offline and deterministic
                 use_async=False,
                 llm=MockLLM(),
             )
         )
-        hits = retriever.retrieve(question)[:k]
+        hits = retriever.retrieve(question)
+        if method == "hybrid":
+            keep = diverse_top(
+                [int(h.node.metadata["exhibit"]) for h in hits],
+                k,
+                cap=self.settings.exhibit_cap or k,
+                required=sorted(allowed) if allowed else (),
+            )
+            hits = [hits[i] for i in keep]
+        hits = hits[:k]
         if method == "hybrid" and "bm25_zh" in parts and k > 2:
             hits = _with_quota(hits, parts["bm25_zh"].retrieve(question), k, _ZH_SLOTS)
         return [

@@ -6,7 +6,7 @@ import hashlib
 import json
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -42,6 +42,14 @@ class Settings(BaseSettings):
     candidates: int = Field(
         30, ge=1, description="Hits taken from each of the dense and BM25 retrievers before fusion."
     )
+    exhibit_cap: int | None = Field(
+        None,
+        ge=1,
+        description=(
+            "Most of the k places one exhibit may take while others have hits (unset: no cap). "
+            "Exhibits a question names always get a share each."
+        ),
+    )
     include_boilerplate: bool = Field(
         False, description="Also search paragraphs flagged as web furniture (share prompts, link lists)."
     )
@@ -56,6 +64,35 @@ class Settings(BaseSettings):
         ),
     )
 
+    llm_model: str = Field(
+        "gpt-4o-mini",
+        description="Model name sent to the OpenAI-compatible endpoint in `openai` mode.",
+    )
+    llm_base_url: str | None = Field(
+        None,
+        validation_alias=AliasChoices("EXHIBITQA_LLM_BASE_URL", "OPENAI_BASE_URL", "llm_base_url"),
+        description="OpenAI-compatible endpoint (OpenAI, vLLM, Ollama, llama.cpp); unset: api.openai.com.",
+    )
+    llm_api_key: SecretStr | None = Field(
+        None,
+        validation_alias=AliasChoices("EXHIBITQA_LLM_API_KEY", "OPENAI_API_KEY", "llm_api_key"),
+        description="API key for the endpoint (OPENAI_API_KEY works too); local servers take any value.",
+    )
+    llm_timeout: float = Field(60.0, gt=0, description="Seconds before one LLM request is given up.")
+    llm_retries: int = Field(
+        2, ge=0, le=10, description="Retries, with backoff, on 429, 5xx and connection errors."
+    )
+    llm_context_tokens: int = Field(
+        4096, ge=512, description="The model's context window; the prompt is trimmed to fit it."
+    )
+    llm_stream: bool = Field(True, description="Stream the model's reply (some proxies need this off).")
+    llm_max_tokens: int = Field(600, ge=32, description="Most tokens the model may write in one answer.")
+    local_model_dir: Path = Field(
+        Path.home() / ".cache" / "exhibitqa",
+        description="Where `local` mode assembles the packaged GGUF model and keeps its server's state.",
+    )
+    local_threads: int = Field(2, ge=1, description="CPU threads for the local model server.")
+
     def index_fingerprint(self) -> dict[str, object]:
         """The settings that shape the stored index; a change forces a rebuild."""
         return {
@@ -68,5 +105,6 @@ class Settings(BaseSettings):
 
     def hash(self) -> str:
         """Stable digest of every setting except the store location, recorded on each Answer."""
-        data = self.model_dump(mode="json", exclude={"store"})
+        # The key is a secret and the model directory a location: neither changes an answer.
+        data = self.model_dump(mode="json", exclude={"store", "llm_api_key", "local_model_dir"})
         return hashlib.md5(json.dumps(data, sort_keys=True).encode()).hexdigest()

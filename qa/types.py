@@ -99,6 +99,23 @@ class Citation:
 
 
 @dataclass(frozen=True)
+class Dropped:
+    """A sentence an LLM wrote that the verifier removed, and why."""
+
+    sentence: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class Usage:
+    """Tokens an LLM answer cost, as the endpoint reported them."""
+
+    prompt_tokens: int
+    completion_tokens: int
+    model: str
+
+
+@dataclass(frozen=True)
 class Answer:
     """An answer to one question, with its verified citations and the evidence seen."""
 
@@ -112,6 +129,8 @@ class Answer:
     timings_ms: dict[str, float] = field(default_factory=dict)
     notes: tuple[str, ...] = ()
     support: float | None = None
+    dropped: tuple[Dropped, ...] = ()
+    usage: Usage | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -136,6 +155,14 @@ class Answer:
             "timings_ms": {k: round(v, 1) for k, v in self.timings_ms.items()},
             "notes": list(self.notes),
             "support": None if self.support is None else round(self.support, 4),
+            "dropped": [{"sentence": d.sentence, "reason": d.reason} for d in self.dropped],
+            "usage": None
+            if self.usage is None
+            else {
+                "prompt_tokens": self.usage.prompt_tokens,
+                "completion_tokens": self.usage.completion_tokens,
+                "model": self.usage.model,
+            },
         }
 
     def _repr_markdown_(self) -> str:

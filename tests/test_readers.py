@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -215,3 +216,82 @@ def test_text_encodings(tmp_path: Path, encoding: str, text: str) -> None:
     path = tmp_path / "Exhibit 1.txt"
     path.write_bytes(text.encode(encoding))
     assert read_text(path).text == text
+
+
+QUOTA_TABLE = (
+    "| Destination | Quota (t) | Licence |\n"
+    "|---|---|---|\n"
+    "| Mexico | 120,000 | Open general |\n"
+    "| Canada | 85,500 | Individual licence, issued each quarter by the ministry of trade and industry |"
+)
+BEFORE_TABLE = (
+    "The ministry set these export quotas for steel in 2021, by destination and licence type, as below."
+)
+AFTER_TABLE = "Quotas not used by the end of the year lapse and are not carried over to the next year."
+
+
+def _page_with_header(pdf: Any, n: int) -> None:
+    pdf.add_page()
+    pdf.set_font("Helvetica", size=9)
+    pdf.text(20, 12, "ACME TRADE REPORT")
+    pdf.text(105, 287, str(n))
+    pdf.set_font("Helvetica", size=11)
+
+
+def test_pdf_ruled_table_is_one_markdown_paragraph(tmp_path: Path) -> None:
+    from fpdf import FPDF
+
+    pdf = FPDF(format="A4", unit="mm")
+    pdf.set_auto_page_break(False)
+    pdf.set_left_margin(20)
+    _page_with_header(pdf, 1)
+    pdf.set_xy(20, 40)
+    pdf.multi_cell(170, 6, BEFORE_TABLE)
+    pdf.set_y(70)
+    with pdf.table(width=170, col_widths=(50, 40, 80), text_align="LEFT", line_height=6) as table:
+        for cells in (line.split(" | ") for line in QUOTA_TABLE.replace("|---|---|---|\n", "").splitlines()):
+            row = table.row()
+            for text in cells:
+                row.cell(text.strip("| "))
+    _page_with_header(pdf, 2)
+    pdf.set_xy(20, 40)
+    pdf.multi_cell(170, 6, AFTER_TABLE)
+    pdf.output(str(tmp_path / "Exhibit 3.pdf"))
+    assert _pdf_paragraphs(tmp_path / "Exhibit 3.pdf") == [
+        (BEFORE_TABLE, 1),
+        (QUOTA_TABLE, 1),
+        (AFTER_TABLE, 2),
+    ]
+
+
+def test_pdf_table_ruled_only_above_and_below_rows(tmp_path: Path) -> None:
+    """A CRS (Word) table: rules over and under the header and at the foot, each broken where
+    columns meet, no vertical rules; a cell of two lines, rows set apart by white space."""
+    from fpdf import FPDF
+
+    pdf = FPDF(format="A4", unit="mm")
+    pdf.set_auto_page_break(False)
+    pdf.add_page()
+    pdf.set_font("Helvetica", size=11)
+    pdf.text(20, 40, BEFORE_TABLE)
+    columns = (20.0, 70.0, 110.0, 190.0)
+    pdf.set_line_width(0.2)
+    for y in (50.0, 58.0, 88.0):
+        for a, b in zip(columns, columns[1:], strict=False):
+            pdf.line(a, y, b, y)  # one segment a column, as Word draws them
+    rows = [
+        (55.0, ("Destination", "Quota (t)", "Licence")),
+        (64.0, ("Mexico", "120,000", "Open general")),
+        (73.0, ("Canada", "85,500", "Individual licence, issued each quarter")),
+        (77.5, ("", "", "by the ministry of trade and industry")),
+    ]
+    for y, cells in rows:
+        for x, text in zip(columns, cells, strict=False):
+            pdf.text(x + 1.5, y, text)
+    pdf.text(20, 100, AFTER_TABLE)
+    pdf.output(str(tmp_path / "Exhibit 4.pdf"))
+    assert _pdf_paragraphs(tmp_path / "Exhibit 4.pdf") == [
+        (BEFORE_TABLE, 1),
+        (QUOTA_TABLE, 1),
+        (AFTER_TABLE, 1),
+    ]

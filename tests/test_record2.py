@@ -82,3 +82,41 @@ def test_paragraph_counts_are_reported(
 
 def test_record2_path_is_the_projects_copy() -> None:
     assert Path(RECORD2 / "Exhibit 5.pdf").stat().st_size == 357_576  # byte-for-byte copy of the source
+
+
+def _tables(paras: list[Paragraph]) -> list[str]:
+    return [p.text for p in paras if p.text.startswith("|")]
+
+
+def test_pdf_tables_are_markdown_tables_not_prose(record2: list[tuple[Exhibit, list[Paragraph]]]) -> None:
+    paras = {e.number: ps for e, ps in record2}
+    # The CRS reports' numbered tables, each one paragraph; their text boxes are not tables.
+    assert {n: len(_tables(paras[n])) for n in (1, 2, 6, 8, 9, 10)} == {1: 1, 2: 2, 6: 0, 8: 0, 9: 2, 10: 3}
+    # Exhibit 5's annexes: a ruled tariff schedule on most of its 37 pages.
+    assert len(_tables(paras[5])) >= 30
+    for n, row in [
+        (5, "| 0106.14.00 | Live rabbits and hares. |  |"),
+        (2, "| Public hearing held | May 24, 2017 | No hearing held |"),
+        (9, "| Enforcement and Compliance | 125.1 | 124.7 | — | 130.7 | — | — |"),
+        (10, "| Shrimp | 749.7 | 7.77 | 448 | 252.1 | 2.34 | 95 |"),
+    ]:
+        cell = row.split(" | ")[1]
+        (table,) = [t for t in _tables(paras[n]) if row in t.splitlines()]
+        assert table.splitlines()[1].startswith("|---|"), n  # a header row, then the separator
+        assert not any(cell in p.text for p in paras[n] if not p.text.startswith("|")), (n, cell)
+    (schedule,) = [t for t in _tables(paras[5]) if "Rates of duty" in t]
+    assert schedule.splitlines()[0] == (
+        "| Heading/ subheading | Article description | Rates of duty 1 General | Rates of duty 1 Special "
+        "| Rates of duty 2 |"
+    )
+
+
+def test_prose_beside_tables_reads_in_order(record2: list[tuple[Exhibit, list[Paragraph]]]) -> None:
+    # Exhibit 5 p. 2: three columns of prose above the annex table; with the table's words out of
+    # the way the columns are found and a sentence runs on from one column to the next.
+    text = [p.text for e, ps in record2 if e.number == 5 for p in ps]
+    assert any(
+        "the Secretary and the Trade Representative, in consultation with other officials, are to continue"
+        in t
+        for t in text
+    )

@@ -104,3 +104,62 @@ def test_question_type_matches(kind: str, sentence: str, ok: bool) -> None:
 )
 def test_exhibits_named(question: str, exhibits: list[int]) -> None:
     assert exhibits_named(question) == exhibits
+
+
+@pytest.mark.parametrize(
+    "title, expected",
+    [
+        ("Notice of the Ministry of Industry and Information Technology on Issuing the Plan", {"miit"}),
+        ("Report of the United States Trade Representative", {"ustr"}),
+        ("2022 Report to Congress On China's WTO Compliance", {"wto"}),
+        ("guidance on steel", set()),
+    ],
+)
+def test_acronyms(title: str, expected: set[str]) -> None:
+    from qa.questions import acronyms
+
+    assert expected <= acronyms(title)
+    if not expected:
+        assert acronyms(title) == set()
+
+
+_REFS = {
+    62: (
+        "Opinions of the State Council on resolving excess production capacity in the steel industry",
+        "February 1, 2016",
+    ),
+    63: (
+        "Notice of the Ministry of Industry and Information Technology on Issuing the Steel Adjustment Plan",
+        "2016-10-28",
+    ),
+    64: ("Guidance on promoting high-quality development of the steel industry", "2022-02-07"),
+    65: (
+        "Notice of the Ministry of Industry and Information Technology on the Steel Work Plan",
+        "2023-06-01",
+    ),
+}
+
+
+@pytest.mark.parametrize(
+    "question, expected",
+    [
+        ("What does the 2016 State Council opinions say about mergers?", [62]),
+        ("What was output according to the MIIT adjustment plan?", [63]),
+        ("How many firms does the 2022 guidance plan to select?", [64]),
+        ("What does the 2023 work plan say about rail?", [65]),
+        ("What does the MIIT plan say?", []),  # two MIIT plans: ambiguous, so no filter
+        ("What does the plan say?", []),  # one word is not a reference
+        ("What does the 2019 guidance say?", []),  # no exhibit from 2019
+        ("What does the new guidance say?", []),  # a word no title has
+        ("How much steel did China export in 2016?", []),  # no document reference at all
+        # One reference resolves, the other does not: no filter (it may be another exhibit).
+        ("What target appears in both the 2022 guidance and the 2023 stable-growth plan?", []),
+    ],
+)
+def test_exhibits_referenced(question: str, expected: list[int]) -> None:
+    from qa.questions import exhibits_referenced, reference_terms
+
+    refs = {n: reference_terms(t, opening) for n, (t, opening) in _REFS.items()}
+    found, rest = exhibits_referenced(question, refs)
+    assert found == expected
+    assert (rest != question) == bool(expected)

@@ -1,0 +1,150 @@
+"""What a model wrote, parsed tolerantly and checked sentence by sentence against the sources.
+
+The model's words are never trusted: a cite survives only if its key names a source that was
+shown and its quote is verbatim in that paragraph, and a sentence survives only if it keeps a
+cite and every figure it states is in a paragraph it cites.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from pydantic import AliasChoices, BaseModel, Field, ValidationError
+
+from qa.cites import normalize, quote_in
+from qa.prompt import parse_key
+from qa.types import Citation, Dropped, Paragraph
+
+
+class OutputCite(BaseModel):
+    """One cite as the model wrote it."""
+
+    key: str = Field(validation_alias=AliasChoices("key", "source", "id", "ref"))
+    quote: str = Field("", validation_alias=AliasChoices("quote", "text", "evidence"))
+
+
+class OutputSentence(BaseModel):
+    """One answer sentence as the model wrote it."""
+
+    text: str = Field(validation_alias=AliasChoices("text", "sentence", "claim"))
+    cites: list[OutputCite] = Field(
+        default_factory=list, validation_alias=AliasChoices("cites", "citations", "sources")
+    )
+
+
+class Output(BaseModel):
+    """The model's whole reply."""
+
+    sentences: list[OutputSentence] = Field(
+        default_factory=list, validation_alias=AliasChoices("sentences", "answer")
+    )
+
+
+class MalformedOutput(ValueError):
+    """The reply is not the JSON the prompt asked for."""
+
+
+_FENCE_RE = re.compile(r"^\s*```(?:json)?\s*|\s*```\s*$", re.IGNORECASE)
+
+
+def parse_output(raw: str) -> Output:
+    """The reply as an ``Output``; tolerates code fences and prose around the JSON object."""
+    text = _FENCE_RE.sub("", raw.strip())
+    start, end = text.find("{"), text.rfind("}")
+    if start < 0 or end <= start:
+        raise MalformedOutput(f"no JSON object in the reply ({len(raw)} characters)")
+    try:
+        data = json.loads(text[start : end + 1])
+    except json.JSONDecodeError as e:
+        raise MalformedOutput(f"the reply is not valid JSON ({e.msg} at character {e.pos})") from e
+    if isinstance(data, dict) and isinstance(data.get("sentences"), str):
+        data["sentences"] = [{"text": data["sentences"], "cites": []}]
+    try:
+        return Output.model_validate(data)
+    except ValidationError as e:
+        raise MalformedOutput(f"the reply does not have the asked-for shape: {e.errors()[0]['msg']}") from e
+
+
+# Figures a sentence states: 2016, 1.5, 100,000, 35%; a year or amount is a fact to check.
+_NUMBER_RE = re.compile(r"(?<![\w.])\d[\d,]*(?:\.\d+)?")
+
+
+# "Exhibit 62", "Ex. 61 ¶ 12", "[61.12]": references to the record, not facts from it.
+_REFERENCE_RE = re.compile(
+    r"\[[^\]]*\]|\b(?:exhibits?|ex\.|paragraphs?|para\.|\u00b6)\s*\d[\d\s,.\u00b6and&-]*",
+    re.IGNORECASE,
+)
+
+
+def figures(text: str) -> list[str]:
+    """The numbers in ``text``, without thousands separators (``100,000`` -> ``100000``)."""
+    out = []
+    for m in _NUMBER_RE.finditer(normalize(text)):
+        n = m.group(0).rstrip(",").replace(",", "")
+        if n:
+            out.append(n)
+    return out
+
+
+def figure_in(number: str, text: str) -> bool:
+    """Whether ``number`` appears in ``text`` as a whole number (not inside a longer one)."""
+    return number in figures(text)
+
+
+def _only_source_with(quote: str, sources: Mapping[tuple[int, int], Paragraph]) -> Paragraph | None:
+    if len(normalize(quote).split()) < 5:
+        return None  # a short phrase may sit in many paragraphs by chance
+    homes = [p for p in sources.values() if quote_in(quote, p.text)]
+    return homes[0] if len(homes) == 1 else None
+
+
+@dataclass(frozen=True)
+class Checked:
+    """An answer sentence after verification: the cites that held, or why it was dropped."""
+
+    text: str
+    citations: tuple[Citation, ...]
+    dropped_cites: tuple[tuple[str, str], ...]  # (key as written, reason)
+    dropped: Dropped | None
+
+
+def check_sentence(sentence: OutputSentence, sources: Mapping[tuple[int, int], Paragraph]) -> Checked:
+    """Keep the cites of ``sentence`` that point into ``sources`` with a verbatim quote; drop the
+    sentence if none is left or a figure it states is in none of its cited paragraphs."""
+    text = sentence.text.strip()
+    kept: list[Citation] = []
+    lost: list[tuple[str, str]] = []
+    for cite in sentence.cites:
+        key = parse_key(cite.key)
+        para = sources.get(key) if key else None
+        if para is None or not quote_in(cite.quote, para.text):
+            # Small models copy the right words but label them with a neighbour's key; words
+            # found verbatim in exactly one source identify the paragraph better than the label.
+            home = _only_source_with(cite.quote, sources)
+            if home is None:
+                why = (
+                    "not one of the sources given"
+                    if para is None
+                    else "quote is not verbatim in the paragraph"
+                )
+                lost.append((cite.key, why))
+                continue
+            lost.append((cite.key, f"re-pointed to {home.exhibit}.{home.number}, where its quote is"))
+            para, key = home, (home.exhibit, home.number)
+        if all((c.exhibit, c.paragraph) != key for c in kept):
+            kept.append(
+                Citation(para.exhibit, para.number, cite.quote.strip(), True, original=para.lang == "zh")
+            )
+    if not kept:
+        why = "no cite" if not sentence.cites else "no valid cite (" + "; ".join(r for _, r in lost) + ")"
+        return Checked(text, (), tuple(lost), Dropped(text, why))
+    cited_text = " ".join(sources[(c.exhibit, c.paragraph)].text for c in kept)
+    stated = figures(_REFERENCE_RE.sub(" ", text))
+    missing = [n for n in stated if not figure_in(n, cited_text)]
+    if missing:
+        why = "states " + ", ".join(missing) + ", which no cited paragraph contains"
+        return Checked(text, (), tuple(lost), Dropped(text, why))
+    return Checked(text, tuple(kept), tuple(lost), None)

@@ -1,0 +1,196 @@
+"""The ``openai`` answerer through the real ``openai`` client against a scripted HTTP server."""
+
+from __future__ import annotations
+
+import json
+import re
+import socket
+from typing import Any
+
+import pytest
+from pydantic import SecretStr
+
+from qa import ask
+from qa.settings import Settings
+from qa.types import Answer
+from tests.fake_openai import FakeOpenAI, Reply
+
+QUESTION = "By how much did China plan to reduce crude steel production capacity starting in 2016?"
+SOURCE_RE = re.compile(r"^\[(\d+\.\d+)\] Exhibit .*\n(.+)$", re.MULTILINE)
+
+
+def sources_of(body: dict[str, Any]) -> list[tuple[str, str]]:
+    """(key, text) of each source the prompt showed, in order."""
+    user = body["messages"][-1]["content"]
+    return SOURCE_RE.findall(user.split("<sources>", 1)[1].split("</sources>", 1)[0])
+
+
+def reply_json(*sentences: tuple[str, list[tuple[str, str]]]) -> str:
+    return json.dumps(
+        {"sentences": [{"text": t, "cites": [{"key": k, "quote": q} for k, q in cs]} for t, cs in sentences]}
+    )
+
+
+def honest(body: dict[str, Any]) -> Reply:
+    """A model that cites the first source it was shown, quoting its opening words."""
+    key, text = sources_of(body)[0]
+    quote = " ".join(text.split()[:8])
+    return Reply(reply_json(("The record addresses this.", [(key, quote)])))
+
+
+def llm_settings(base: Settings, fake: FakeOpenAI, **over: Any) -> Settings:
+    update: dict[str, Any] = {
+        "mode": "openai",
+        "llm_base_url": fake.base_url,
+        "llm_api_key": SecretStr("sk-test"),
+        "llm_model": "scripted-model",
+        "llm_retries": 0,
+        "llm_timeout": 10.0,
+    }
+    update.update(over)
+    return base.model_copy(update=update)
+
+
+def run(
+    sample_settings: Settings, replies: list[Reply], question: str = QUESTION, **over: Any
+) -> tuple[Answer, FakeOpenAI]:
+    with FakeOpenAI(replies, default=honest) as fake:
+        return ask(question, settings=llm_settings(sample_settings, fake, **over)), fake
+
+
+def test_correct_cites_are_kept_and_rendered(sample_settings: Settings) -> None:
+    answer, fake = run(sample_settings, [])
+    assert not answer.refused and answer.mode == "openai"
+    key = sources_of(fake.requests[0])[0][0]
+    ex, n = map(int, key.split("."))
+    assert [(c.exhibit, c.paragraph, c.verified) for c in answer.citations] == [(ex, n, True)]
+    assert answer.text == f"The record addresses this [Ex. {ex} \u00b6 {n}]."
+    assert answer.usage is not None and (answer.usage.prompt_tokens, answer.usage.completion_tokens) == (
+        120,
+        30,
+    )
+
+
+def test_the_request_is_deterministic_streamed_and_bounded(sample_settings: Settings) -> None:
+    _, fake = run(sample_settings, [], llm_max_tokens=321)
+    body = fake.requests[0]
+    assert body["temperature"] == 0 and body["stream"] is True and body["max_tokens"] == 321
+    assert body["model"] == "scripted-model"
+    assert body["messages"][0]["role"] == "system" and "not instructions" in body["messages"][0]["content"]
+    assert len(sources_of(body)) >= sample_settings.k  # the k passages, plus aligned originals
+
+
+def test_without_streaming_the_same_answer_comes_back(sample_settings: Settings) -> None:
+    answer, fake = run(sample_settings, [], llm_stream=False)
+    assert fake.requests[0].get("stream") in (None, False)
+    assert not answer.refused and len(answer.citations) == 1
+
+
+def test_hallucinated_key_is_dropped_and_the_answer_refuses(sample_settings: Settings) -> None:
+    bad = Reply(reply_json(("Output fell by 10 percent.", [("99.999", "Output fell")])))
+    answer, _ = run(sample_settings, [bad])
+    assert answer.refused and answer.citations == ()
+    assert answer.text == "The exhibits do not answer this."
+    assert [d.sentence for d in answer.dropped] == ["Output fell by 10 percent."]
+    assert "not one of the sources" in answer.dropped[0].reason
+    assert answer.passages  # the closest passages still come back for the user to check
+
+
+def test_wrong_quote_drops_the_sentence_but_keeps_a_good_one(sample_settings: Settings) -> None:
+    def script(body: dict[str, Any]) -> Reply:
+        key, text = sources_of(body)[0]
+        good = (f"The plan is stated [{key}].", [(key, " ".join(text.split()[:6]))])
+        bad = ("It was repealed.", [(key, "the plan was repealed in full")])
+        return Reply(reply_json(good, bad))
+
+    with FakeOpenAI([], default=script) as fake:
+        answer = ask(QUESTION, settings=llm_settings(sample_settings, fake))
+    assert not answer.refused and len(answer.citations) == 1
+    assert "repealed" not in answer.text and "[Ex." in answer.text
+    assert "[" + sources_of(fake.requests[0])[0][0] + "]" not in answer.text  # inline keys replaced
+    assert [d.sentence for d in answer.dropped] == ["It was repealed."]
+
+
+def test_invented_number_drops_the_sentence(sample_settings: Settings) -> None:
+    def script(body: dict[str, Any]) -> Reply:
+        key, text = sources_of(body)[0]
+        return Reply(reply_json(("Capacity fell by 987,654 tons.", [(key, " ".join(text.split()[:6]))])))
+
+    with FakeOpenAI([], default=script) as fake:
+        answer = ask(QUESTION, settings=llm_settings(sample_settings, fake))
+    assert answer.refused
+    assert "987654" in answer.dropped[0].reason
+
+
+def test_rate_limit_then_success_is_retried(sample_settings: Settings) -> None:
+    answer, fake = run(sample_settings, [Reply(status=429)], llm_retries=2)
+    assert len(fake.requests) == 2
+    assert answer.mode == "openai" and not answer.refused
+
+
+@pytest.mark.parametrize(
+    "reply, over, why",
+    [
+        (Reply(status=500), {}, "HTTP 500"),
+        (Reply(status=429), {}, "HTTP 429"),
+        (Reply('{"sentences": []}', delay=3.0), {"llm_timeout": 1.0}, "no reply within 1 s"),
+        (Reply(reply_json(("x", [("62.1", "y")])), cut_after=2), {}, "broke off"),
+        (Reply('{"sentences": [{"text": "The', finish_reason="length"), {}, "cut off at"),
+        (Reply("I think the answer is 100 million tons."), {}, "no JSON object"),
+    ],
+)
+def test_faults_fall_back_to_the_extractive_answer_with_a_note(
+    sample_settings: Settings, reply: Reply, over: dict[str, Any], why: str
+) -> None:
+    answer, _ = run(sample_settings, [reply], **over)
+    assert answer.mode == "extractive"
+    assert any(why in n and "showing the extractive answer" in n for n in answer.notes), answer.notes
+    extractive = ask(QUESTION, settings=sample_settings)
+    assert answer.text == extractive.text and answer.citations == extractive.citations
+
+
+def test_an_endpoint_that_is_down_falls_back_and_names_it(sample_settings: Settings) -> None:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    settings = sample_settings.model_copy(
+        update={"mode": "openai", "llm_base_url": f"http://127.0.0.1:{port}/v1", "llm_retries": 0}
+    )
+    answer = ask(QUESTION, settings=settings)
+    assert answer.mode == "extractive" and not answer.refused
+    assert any(f"cannot reach http://127.0.0.1:{port}/v1" in n for n in answer.notes), answer.notes
+
+
+def test_the_model_saying_no_answer_is_a_refusal(sample_settings: Settings) -> None:
+    answer, _ = run(sample_settings, [Reply('{"sentences": []}')])
+    assert answer.refused and answer.mode == "openai"
+    assert "the model found no answer in the sources" in answer.notes
+
+
+def test_a_small_context_window_trims_the_sources(sample_settings: Settings) -> None:
+    answer, fake = run(sample_settings, [], llm_context_tokens=1024, llm_max_tokens=200)
+    shown = sources_of(fake.requests[0])
+    assert 1 <= len(shown) < sample_settings.k
+    assert any("left out to fit the model's context" in n for n in answer.notes)
+
+
+def test_openai_mode_without_an_endpoint_says_what_to_set(sample_settings: Settings) -> None:
+    from qa.errors import ConfigError
+
+    settings = sample_settings.model_copy(
+        update={"mode": "openai", "llm_base_url": None, "llm_api_key": None}
+    )
+    with pytest.raises(ConfigError, match="OPENAI_API_KEY"):
+        ask(QUESTION, settings=settings)
+
+
+def test_settings_read_the_openai_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OPENAI_BASE_URL", "http://127.0.0.1:9/v1")
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-env")
+    monkeypatch.setenv("EXHIBITQA_LLM_MODEL", "m")
+    s = Settings()
+    assert s.llm_base_url == "http://127.0.0.1:9/v1" and s.llm_model == "m"
+    assert s.llm_api_key is not None and s.llm_api_key.get_secret_value() == "sk-env"
+    assert "sk-env" not in repr(s)
+    other = Settings(llm_api_key=SecretStr("sk-other"), llm_base_url="http://127.0.0.1:9/v1", llm_model="m")
+    assert other.hash() == s.hash()  # the key never changes the settings hash
