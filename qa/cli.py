@@ -118,7 +118,8 @@ def cmd_ask(args: argparse.Namespace) -> int:
         print(f"  note: {n}")
     if answer.usage is not None:
         u = answer.usage
-        print(f"  tokens: {u.prompt_tokens} prompt + {u.completion_tokens} completion ({u.model})")
+        about = "about " if u.estimated else ""
+        print(f"  tokens: {about}{u.prompt_tokens} prompt + {u.completion_tokens} completion ({u.model})")
     return 0
 
 

@@ -117,7 +117,8 @@ class LLMAnswerer:
             usage = Usage(
                 sum(estimate_tokens(m["content"]) for m in prompt.messages),
                 estimate_tokens("".join(chunks)),
-                self.model + " (estimated)",
+                self.model,
+                estimated=True,
             )
         sources = evidence(passages, tools.paragraphs)
         shown = {(p.exhibit, p.number) for p in prompt.shown}

@@ -113,6 +113,7 @@ class Usage:
     prompt_tokens: int
     completion_tokens: int
     model: str
+    estimated: bool = False  # the endpoint reported none (llama.cpp does not while streaming)
 
 
 @dataclass(frozen=True)
@@ -162,6 +163,7 @@ class Answer:
                 "prompt_tokens": self.usage.prompt_tokens,
                 "completion_tokens": self.usage.completion_tokens,
                 "model": self.usage.model,
+                "estimated": self.usage.estimated,
             },
         }
 

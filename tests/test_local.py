@@ -45,8 +45,8 @@ def test_local_model_answers_with_verified_cites(local_settings: Settings, quest
 
     answer = ask(question, settings=local_settings)
     assert answer.mode == "local", answer.notes  # no fallback: the model itself answered
-    assert answer.usage is not None and not answer.usage.model.endswith("(estimated)")
-    assert answer.usage.prompt_tokens > 200
+    # llama.cpp reports no usage while streaming, so it is estimated (and says so).
+    assert answer.usage is not None and answer.usage.prompt_tokens > 200 and answer.usage.estimated
     paragraphs = {(p.paragraph.exhibit, p.paragraph.number): p.paragraph for p in answer.passages}
     for c in answer.citations:
         assert c.verified
