@@ -85,6 +85,9 @@ _CJK_RE = re.compile("[\u3400-\u9fff]")
 # Chinese-only paragraphs found through the lexicon get this many of the k places: fused with
 # two English-matching channels by rank alone, they would never reach the top k.
 _ZH_SLOTS = 2
+# The mirror image: a Chinese question's BM25 hits are all Chinese, so English translations get
+# this many places (the aligned translations of the top hits first, then dense English hits).
+_EN_SLOTS = 3
 
 
 def _with_quota(
@@ -226,6 +229,16 @@ class Retriever:
         hits = hits[:k]
         if method == "hybrid" and "bm25_zh" in parts and k > 2:
             hits = _with_quota(hits, parts["bm25_zh"].retrieve(question), k, _ZH_SLOTS)
+        if method == "hybrid" and _CJK_RE.search(question) and k > 2:
+            en_only = [MetadataFilter(key="lang", value="en", operator=FilterOperator.EQ)]
+            dense_en = self._index.as_retriever(
+                similarity_top_k=n,
+                filters=MetadataFilters(filters=en_only + (filters.filters if filters else [])),  # type: ignore[operator]
+            )
+            english = self._translations(hits) + _ToParagraphs(dense_en, self._nodes, allowed, skip).retrieve(
+                question
+            )
+            hits = _with_quota(hits, english, k, _EN_SLOTS)
         return [
             Passage(
                 paragraph=self.paragraphs[
@@ -235,6 +248,19 @@ class Retriever:
             )
             for h in hits
         ]
+
+    def _translations(self, hits: list[NodeWithScore]) -> list[NodeWithScore]:
+        """The aligned English paragraphs of the Chinese ``hits``, in the hits' order."""
+        out = []
+        for h in hits:
+            key = (int(h.node.metadata["exhibit"]), int(h.node.metadata["paragraph"]))
+            para = self.paragraphs[key]
+            if para.lang == "zh":
+                for n in para.aligned:
+                    other = self.paragraphs.get((para.exhibit, n))
+                    if other is not None and other.lang == "en" and not other.boilerplate:
+                        out.append(NodeWithScore(node=self._nodes[(para.exhibit, n)], score=h.score))
+        return out
 
     # The Toolkit an answerer uses (qa.answerers.Toolkit).
 

@@ -167,3 +167,17 @@ def test_chinese_question_finds_chinese_paragraphs_by_bm25(sample_settings: Sett
     hits = get_retriever(sample_settings).search("钢铁行业化解过剩产能", k=5, method="bm25")
     assert hits and hits[0].paragraph.lang == "zh"
     assert "化解过剩产能" in hits[0].paragraph.text
+
+
+def test_chinese_question_searches_both_languages(sample_settings: Settings) -> None:
+    from qa.api import get_retriever
+
+    retriever = get_retriever(sample_settings)
+    hits = retriever.search("船板价格比韩国高多少？", k=8)
+    langs = [h.paragraph.lang for h in hits]
+    assert "zh" in langs and "en" in langs
+    top_zh = next(h.paragraph for h in hits if h.paragraph.lang == "zh" and h.paragraph.aligned)
+    english = {(h.paragraph.exhibit, h.paragraph.number) for h in hits if h.paragraph.lang == "en"}
+    # The translation of the best Chinese hit is among the English places.
+    assert any((top_zh.exhibit, n) in english for n in top_zh.aligned)
+    assert any("800 yuan" in h.paragraph.text for h in hits if h.paragraph.lang == "en")
