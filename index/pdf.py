@@ -131,13 +131,17 @@ def page_lines(words: Sequence[Word], width: float, tables: Sequence[Table] = ()
     else:
         gutters = find_gutters(words, width)
     kept: list[Word] = []
-    for w in sorted(words, key=lambda w: (round(w["top"]), w["x0"])):
-        prev = kept[-1] if kept and abs(kept[-1]["top"] - w["top"]) < body_size else None
-        if _is_superscript(w, body_size, prev):
-            if not w["text"].isdigit() and prev is not None:  # 119th: keep the ordinal
-                kept[-1] = {**prev, "text": prev["text"] + w["text"], "x1": w["x1"]}
-            continue  # footnote markers are not text
-        kept.append(w)
+    # Row by row: a raised marker's top can round apart from its line's (175.8 vs 176.5 pt), so
+    # sorting by rounded top would put it before the word it is glued to and keep it as text.
+    for row in word_rows(words):
+        start = len(kept)
+        for w in row:
+            prev = kept[-1] if len(kept) > start else None
+            if _is_superscript(w, body_size, prev):
+                if not w["text"].isdigit() and prev is not None:  # 119th: keep the ordinal
+                    kept[-1] = {**prev, "text": prev["text"] + w["text"], "x1": w["x1"]}
+                continue  # footnote markers are not text
+            kept.append(w)
 
     lines: list[Line] = []
     for row in word_rows(kept):
@@ -269,7 +273,10 @@ def line_spacing(pages: Sequence[Sequence[Line]]) -> dict[float, float]:
 
 def wide_gap(prev: Line, ln: Line, spacing: dict[float, float], lh: float) -> bool:
     """Whether the space above ``ln`` is a paragraph gap (see ``_GAP_OVER_SPACING``)."""
-    usual = spacing.get(_size_key(prev.size))
+    # Of the two sizes, the tighter known spacing: a caption in 9.5 pt over 9 pt table text is
+    # judged by the 9 pt lines, which are many, not by the few caption-to-text steps.
+    known = [spacing[k] for k in {_size_key(prev.size), _size_key(ln.size)} if k in spacing]
+    usual = min(known, default=None)
     if usual is None:  # a size too rare to know its spacing: a fixed share of the line height
         return ln.top - prev.bottom > 0.7 * lh
     return ln.bottom - prev.bottom > usual + _GAP_OVER_SPACING * prev.size

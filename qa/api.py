@@ -108,7 +108,13 @@ def ask(
     notes.extend(implied_note)
 
     t1 = time.perf_counter()
-    passages = retriever.search(search_text, exhibits=exhibits, k=settings.k)
+    rerank = getattr(answerer, "rerank", None) if settings.llm_rerank else None
+    reranked = None
+    if rerank is not None:
+        pool = retriever.search(search_text, exhibits=exhibits, k=max(settings.rerank_pool, settings.k))
+        reranked, rerank_notes = rerank(question, pool, settings.k)
+        notes.extend(rerank_notes)
+    passages = reranked or retriever.search(search_text, exhibits=exhibits, k=settings.k)
     timings["retrieve"] = (time.perf_counter() - t1) * 1000
 
     t2 = time.perf_counter()

@@ -68,6 +68,25 @@ def parse_output(raw: str) -> Output:
         raise MalformedOutput(f"the reply does not have the asked-for shape: {e.errors()[0]['msg']}") from e
 
 
+class Ranking(BaseModel):
+    """A reranker's reply."""
+
+    ranking: list[str] = Field(validation_alias=AliasChoices("ranking", "keys", "order"))
+
+
+def parse_ranking(raw: str) -> list[tuple[int, int]]:
+    """The (exhibit, paragraph) keys of a reranker's reply, in its order; unreadable keys skipped."""
+    text = _FENCE_RE.sub("", raw.strip())
+    start, end = text.find("{"), text.rfind("}")
+    try:
+        ranking = Ranking.model_validate(json.loads(text[start : end + 1])) if 0 <= start < end else None
+    except (json.JSONDecodeError, ValidationError) as e:
+        raise MalformedOutput(f"the ranking is not the asked-for JSON ({type(e).__name__})") from e
+    if ranking is None:
+        raise MalformedOutput("no JSON object in the ranking reply")
+    return [key for key in (parse_key(k) for k in ranking.ranking) if key is not None]
+
+
 # Figures a sentence states: 2016, 1.5, 100,000, 35%; a year or amount is a fact to check.
 _NUMBER_RE = re.compile(r"(?<![\w.])\d[\d,]*(?:\.\d+)?")
 

@@ -13,9 +13,9 @@ from collections.abc import Callable, Generator, Iterator, Sequence
 from typing import Any
 
 from qa.answerers import REFUSAL, Draft, Toolkit, evidence
-from qa.checks import MalformedOutput, check_sentence, parse_output
+from qa.checks import MalformedOutput, check_sentence, parse_output, parse_ranking
 from qa.extractive import ExtractiveAnswerer
-from qa.prompt import build_prompt, estimate_tokens, output_schema
+from qa.prompt import RANKING_SCHEMA, build_prompt, estimate_tokens, output_schema, rerank_messages
 from qa.settings import Settings
 from qa.types import Citation, Dropped, Passage, Usage
 
@@ -215,6 +215,34 @@ class LLMAnswerer:
         if finish is None:
             raise LLMFailure("the reply stream ended before the model finished")
         return usage
+
+    def rerank(
+        self, question: str, passages: Sequence[Passage], k: int
+    ) -> tuple[list[Passage] | None, list[str]]:
+        """``passages`` reordered by the model (those it ranks first, then the rest in fused
+        order), cut to ``k``; on any failure None, with a note saying why."""
+        import openai
+
+        kwargs: dict[str, Any] = {
+            "model": self.model,
+            "messages": list(rerank_messages(question, passages)),
+            "temperature": 0,
+            "max_tokens": 24 + 10 * len(passages),
+        }
+        if self.json_mode:
+            kwargs["response_format"] = {"type": "json_object"}
+            if self.schema:
+                kwargs["response_format"]["schema"] = RANKING_SCHEMA
+        try:
+            done = self.client.chat.completions.create(**kwargs)
+            raw = (done.choices[0].message.content or "") if done.choices else ""
+            order = parse_ranking(raw)
+        except (openai.APIError, MalformedOutput) as e:
+            return None, [f"rerank skipped: {_short(str(e))}"]
+        by_key = {(p.paragraph.exhibit, p.paragraph.number): p for p in passages}
+        first = [by_key[key] for key in dict.fromkeys(order) if key in by_key]
+        rest = [p for p in passages if p not in first]
+        return (first + rest)[:k], [f"reranked {len(passages)} candidates by {self.name}"]
 
     def _fall_back(self, question: str, passages: Sequence[Passage], tools: Toolkit, why: str) -> Draft:
         log.warning("%s; falling back to the extractive answer", why)

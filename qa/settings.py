@@ -87,6 +87,14 @@ class Settings(BaseSettings):
     )
     llm_stream: bool = Field(True, description="Stream the model's reply (some proxies need this off).")
     llm_max_tokens: int = Field(600, ge=32, description="Most tokens the model may write in one answer.")
+    llm_rerank: bool = Field(
+        False,
+        description=(
+            "In openai/local mode, let the model reorder the fused candidates (rerank_pool of them) "
+            "before the top k are answered from. Off by default until the eval shows it helps."
+        ),
+    )
+    rerank_pool: int = Field(16, ge=2, le=60, description="Fused candidates the LLM reranker sees.")
     local_model_dir: Path = Field(
         Path.home() / ".cache" / "exhibitqa",
         description="Where `local` mode assembles the packaged GGUF model and keeps its server's state.",

@@ -213,3 +213,25 @@ def test_prompt_is_trimmed_to_the_context_window() -> None:
 @pytest.mark.parametrize("text, low", [("abcd " * 100, 100), ("中文" * 100, 190)])
 def test_token_estimate_errs_high(text: str, low: int) -> None:
     assert estimate_tokens(text) >= low
+
+
+@pytest.mark.parametrize(
+    "raw, expected",
+    [
+        ('{"ranking": ["62.11", "68.5"]}', [(62, 11), (68, 5)]),
+        ('```json\n{"ranking": ["[62.11]", "nonsense", "68.5"]}\n```', [(62, 11), (68, 5)]),
+        ('{"keys": []}', []),
+    ],
+)
+def test_parse_ranking(raw: str, expected: list[tuple[int, int]]) -> None:
+    from qa.checks import parse_ranking
+
+    assert parse_ranking(raw) == expected
+
+
+@pytest.mark.parametrize("raw", ["62.11, 68.5", '{"ranking": "62.11"}', '{"ranking": [62.11'])
+def test_parse_ranking_rejects_what_it_cannot_read(raw: str) -> None:
+    from qa.checks import parse_ranking
+
+    with pytest.raises(MalformedOutput):
+        parse_ranking(raw)

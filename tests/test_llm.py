@@ -194,3 +194,37 @@ def test_settings_read_the_openai_environment(monkeypatch: pytest.MonkeyPatch) -
     assert "sk-env" not in repr(s)
     other = Settings(llm_api_key=SecretStr("sk-other"), llm_base_url="http://127.0.0.1:9/v1", llm_model="m")
     assert other.hash() == s.hash()  # the key never changes the settings hash
+
+
+RERANK_KEY_RE = re.compile(r"^\[(\d+\.\d+)\]$", re.MULTILINE)
+
+
+def test_rerank_reorders_the_candidates_before_answering(sample_settings: Settings) -> None:
+    seen: dict[str, list[str]] = {}
+
+    def script(body: dict[str, Any]) -> Reply:
+        if "rank paragraphs" in body["messages"][0]["content"]:
+            keys = RERANK_KEY_RE.findall(body["messages"][-1]["content"])
+            seen["pool"] = keys
+            # A ranking that reverses the fused order, with one key that was never offered.
+            return Reply(json.dumps({"ranking": ["999.9", *reversed(keys)]}))
+        return honest(body)
+
+    with FakeOpenAI([], default=script) as fake:
+        settings = llm_settings(sample_settings, fake, llm_rerank=True, rerank_pool=12, k=4)
+        answer = ask(QUESTION, settings=settings)
+    assert len(seen["pool"]) == 12
+    got = [f"{p.paragraph.exhibit}.{p.paragraph.number}" for p in answer.passages]
+    assert got == list(reversed(seen["pool"]))[:4]
+    assert "reranked 12 candidates by openai" in answer.notes
+    assert fake.requests[0]["temperature"] == 0 and not fake.requests[0].get("stream")
+
+
+def test_a_failed_rerank_keeps_the_fused_order(sample_settings: Settings) -> None:
+    with FakeOpenAI([Reply("no json here")], default=honest) as fake:
+        settings = llm_settings(sample_settings, fake, llm_rerank=True, k=4)
+        answer = ask(QUESTION, settings=settings)
+    plain = ask(QUESTION, settings=sample_settings.model_copy(update={"k": 4}))
+    assert [p.paragraph for p in answer.passages] == [p.paragraph for p in plain.passages]
+    assert any(n.startswith("rerank skipped") for n in answer.notes)
+    assert answer.mode == "openai" and not answer.refused

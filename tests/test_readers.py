@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from index.pdf import join_lines
+from index.pdf import Line, join_lines, line_spacing, starts_item, wide_gap
 from index.readers import read_docx, read_html, read_pdf, read_text
 from index.sources import find_sources, read_record
 from tests.conftest import write
@@ -155,6 +155,75 @@ def test_broken_pdf_is_an_error_naming_it(tmp_path: Path) -> None:
 )
 def test_join_lines(lines: list[str], joined: str) -> None:
     assert join_lines(lines) == joined
+
+
+def _lines(steps: list[float], size: float = 11.0, column: int = 1) -> list[Line]:
+    """Lines of one column whose bottoms lie ``steps`` pt apart, one after the other."""
+    bottom, out = 100.0, []
+    for step in [0.0, *steps]:
+        bottom += step
+        out.append(Line("text", 72, 300, bottom - size, bottom, size, column))
+    return out
+
+
+# CRS Insight: 12.7 pt lines, paragraphs 18.5 pt apart (a 7.5 pt gap, under 0.7 x 11 pt).
+_INSIGHT = [12.7, 12.6, 12.7, 18.5, 12.6, 12.7, 12.6, 18.5, 12.7]
+# A double-spaced filing: 24 pt lines of 12 pt type, paragraphs 36 pt apart.
+_DOUBLE = [24.0, 24.0, 24.0, 36.0, 24.0, 24.0, 24.0]
+
+
+@pytest.mark.parametrize(
+    ("steps", "size", "step", "gap"),
+    [
+        (_INSIGHT, 11.0, 18.5, True),  # the paragraph gap a fixed threshold missed
+        (_INSIGHT, 11.0, 12.7, False),  # the usual line spacing
+        (_INSIGHT, 11.0, 16.4, False),  # list items set a little apart are not paragraphs by gap
+        (_DOUBLE, 12.0, 24.0, False),  # double spacing is line spacing, not a gap under every line
+        (_DOUBLE, 12.0, 36.0, True),
+        (_INSIGHT[:2], 11.0, 19.0, True),  # too few lines to know the spacing: 0.7 x the height
+        (_INSIGHT[:2], 11.0, 18.5, False),  # (which is how the Insight's gaps were missed)
+    ],
+)
+def test_paragraph_gap_is_measured_against_the_usual_line_spacing(
+    steps: list[float], size: float, step: float, gap: bool
+) -> None:
+    spacing = line_spacing([_lines(steps, size)])
+    prev, ln = _lines([step], size)
+    assert wide_gap(prev, ln, spacing, size) is gap
+
+
+def test_line_spacing_is_the_modal_step_per_size() -> None:
+    body = _lines(_INSIGHT)
+    notes = _lines([10.3, 10.4, 13.3, 10.3, 13.3, 10.3], size=9.0, column=2)
+    assert line_spacing([body, notes]) == {11.0: pytest.approx(12.7), 9.0: pytest.approx(10.3)}
+    assert line_spacing([_lines([12.7, 12.7])]) == {}  # two steps are not a distribution
+
+
+@pytest.mark.parametrize(
+    ("prev", "text", "item"),
+    [
+        (
+            "the Commerce Secretary recommended a range of actions including",
+            "\u2022 an immediate 30% tariff",
+            True,
+        ),
+        ("copper products;", "\u25aa a phased universal tariff", True),
+        ("of goods subject to tariffs.", "- steel and aluminum articles", True),
+        (
+            "effective S232 burden for specific categories of imports:",
+            "1. US-origin metal (all annexes).",
+            True,
+        ),
+        ("is amended by:", "ii. Deleting \u2018\u2018or South Korea\u2019\u2019", True),
+        ("as listed below.", "(b) As provided in headings 9903.02.84", True),
+        ("the tariff rose from 10%", "- 25% on steel", False),  # a dash inside a running sentence
+        ("prices rose in the second quarter of", "2. The index", False),
+        ("The rate was cut.", "2.5 percent of imports were affected", False),  # a number, not a marker
+        ("The rate was cut.", "Imports fell.", False),
+    ],
+)
+def test_starts_item(prev: str, text: str, item: bool) -> None:
+    assert starts_item(prev, text) is item
 
 
 def test_docx_paragraphs_and_table(tmp_path: Path) -> None:
