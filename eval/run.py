@@ -189,7 +189,13 @@ def summarize(results: list[ItemResult], gold_path: Path, mode: str, k: int) -> 
 
 
 def _reason_kind(reason: str) -> str:
-    for kind in ("not one of the sources", "not verbatim", "which no cited paragraph contains", "no cite"):
+    for kind in (
+        "not one of the sources",
+        "not verbatim",
+        "which no cited paragraph contains",
+        "instruction to a model",
+        "no cite",
+    ):
         if kind in reason:
             return {"which no cited paragraph contains": "figure not in cited paragraph"}.get(kind, kind)
     return "other"

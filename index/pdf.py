@@ -314,8 +314,7 @@ def lines_to_blocks(lines: Sequence[Line], spacing: dict[float, float] | None = 
             or ln.column != prev.column
             or ln.top - prev.bottom < -lh  # moved up: a new column or band
             or abs(ln.size - prev.size) > 0.9
-            or wide_gap(prev, ln, spacing, lh)
-            or starts_item(prev.text, ln.text)
+            or ln.top - prev.bottom > 0.7 * lh
         )
         if new:
             blocks.append([ln])

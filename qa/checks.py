@@ -113,6 +113,21 @@ def figure_in(number: str, text: str) -> bool:
     return number in figures(text)
 
 
+# Text addressed to a model rather than to a reader of the exhibit ("ignore previous
+# instructions", "you are now", "system prompt"): a quote of it is never evidence for an answer.
+_INSTRUCTION_RE = re.compile(
+    r"\b(?:ignore|disregard|forget|override)\b.{0,40}\b(?:instructions?|prompts?|rules|directions)\b"
+    r"|\b(?:system|developer)\s+(?:prompt|message|note|instruction)s?\b"
+    r"|\byou\s+are\s+now\b|\b(?:reply|respond|answer)\s+(?:only\s+)?with\s+(?:the\s+)?(?:single\s+)?word\b",
+    re.IGNORECASE,
+)
+
+
+def is_instruction(text: str) -> bool:
+    """Whether ``text`` reads as an instruction to a language model (prompt injection)."""
+    return bool(_INSTRUCTION_RE.search(normalize(text)))
+
+
 def _only_source_with(quote: str, sources: Mapping[tuple[int, int], Paragraph]) -> Paragraph | None:
     if len(normalize(quote).split()) < 5:
         return None  # a short phrase may sit in many paragraphs by chance
@@ -153,6 +168,9 @@ def check_sentence(sentence: OutputSentence, sources: Mapping[tuple[int, int], P
                 continue
             lost.append((cite.key, f"re-pointed to {home.exhibit}.{home.number}, where its quote is"))
             para, key = home, (home.exhibit, home.number)
+        if is_instruction(cite.quote):
+            lost.append((cite.key, "quote is an instruction to a model, not evidence"))
+            continue
         if all((c.exhibit, c.paragraph) != key for c in kept):
             kept.append(
                 Citation(para.exhibit, para.number, cite.quote.strip(), True, original=para.lang == "zh")
