@@ -231,12 +231,12 @@ def join_lines(lines: Sequence[str]) -> str:
 
 # Paragraph gaps are measured against the document's own line spacing, not a fixed fraction of
 # the line height: CRS Insights set paragraphs 18.5 pt apart on 12.7 pt lines (a 7.5 pt gap, under
-# any fixed "0.7 x height" rule that still keeps other layouts' lines together), In Focus sheets
-# 22 pt on 11 pt, the Federal Register only 0.37 of a line more. What is constant is that a
-# paragraph gap is clearly more than the spacing most lines of that size have.
-_GAP_OVER_SPACING = 0.4  # x font size. On record2, lines of a paragraph, table rows, contents
-# entries and footnote-to-footnote steps sit at most 0.35 over the usual spacing; paragraph gaps
-# at 0.37 (Federal Register) to 0.5+ (CRS).
+# a fixed "0.7 x height" rule), In Focus sheets 22 pt on 11 pt, and a double-spaced filing would
+# pass that rule under every line. What holds across layouts is that a paragraph gap is clearly
+# more than the spacing most lines of that size have.
+_GAP_OVER_SPACING = 0.4  # x font size. On record2, lines of a paragraph, unruled table rows,
+# contents entries and footnote-to-footnote steps sit at most 0.35 over the usual spacing, CRS
+# paragraph gaps 0.45 and more; list items (0.22-0.43) are found by their markers instead.
 
 
 def _size_key(size: float) -> float:
@@ -314,7 +314,8 @@ def lines_to_blocks(lines: Sequence[Line], spacing: dict[float, float] | None = 
             or ln.column != prev.column
             or ln.top - prev.bottom < -lh  # moved up: a new column or band
             or abs(ln.size - prev.size) > 0.9
-            or ln.top - prev.bottom > 0.7 * lh
+            or wide_gap(prev, ln, spacing, lh)
+            or starts_item(prev.text, ln.text)
         )
         if new:
             blocks.append([ln])

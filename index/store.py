@@ -34,7 +34,7 @@ from qa.types import Exhibit, Paragraph
 
 FORMAT = 1
 # Bump when segmentation changes paragraph boundaries: stored paragraph numbers would move.
-SEGMENTER_VERSION = 6
+SEGMENTER_VERSION = 7
 # Overlapping Chinese character bigrams (bm25s would otherwise take a whole run of Chinese as
 # one token, so Chinese queries never match; single characters match far too much), "R&D"-style
 # acronyms, and words of 2+ letters or digits. A lookahead with one group lets re.findall

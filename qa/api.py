@@ -13,12 +13,22 @@ from qa.retrieve import Retriever
 from qa.settings import Settings
 from qa.types import Answer
 
-_RETRIEVERS: dict[tuple[str, str], Retriever] = {}
+_RETRIEVERS: dict[tuple[str, str], tuple[tuple[int, int] | None, Retriever]] = {}
 _LOCK = threading.Lock()
 
 
+def _generation(store: Path) -> tuple[int, int] | None:
+    # A rebuild swaps a whole new directory in, so the manifest's inode and mtime change.
+    try:
+        st = (store / "manifest.json").stat()
+    except OSError:
+        return None
+    return (st.st_ino, st.st_mtime_ns)
+
+
 def get_retriever(settings: Settings) -> Retriever:
-    """The retriever for ``settings.store``, opened on first use and kept for the process."""
+    """The retriever for ``settings.store``, opened on first use and kept for the process;
+    reopened when a rebuild has swapped a new generation in (a running app sees new exhibits)."""
     # Only what the retriever reads: switching answerer or endpoint must not reload the store.
     shape = (
         settings.index_fingerprint(),
@@ -27,16 +37,22 @@ def get_retriever(settings: Settings) -> Retriever:
         settings.exhibit_cap,
     )
     key = (str(Path(settings.store).resolve()), repr(shape))
+    generation = _generation(Path(settings.store))
     with _LOCK:
-        if key not in _RETRIEVERS:
-            _RETRIEVERS[key] = Retriever(settings)
-        return _RETRIEVERS[key]
+        cached = _RETRIEVERS.get(key)
+        if cached is not None and cached[0] == generation:
+            return cached[1]
+        # The replaced retriever is not closed: a question in another thread may still be using
+        # it; it is dropped with its last reference.
+        retriever = Retriever(settings)
+        _RETRIEVERS[key] = (generation, retriever)
+        return retriever
 
 
 def reset() -> None:
     """Forget loaded stores (after a rebuild, or to switch records in a notebook)."""
     with _LOCK:
-        for r in _RETRIEVERS.values():
+        for _, r in _RETRIEVERS.values():
             r.close()
         _RETRIEVERS.clear()
 

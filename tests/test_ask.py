@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 
 import pytest
 
 from index.store import load_paragraphs
 from qa import Settings, ask
 from qa.cites import parse, quote_in
+from tests.conftest import write
 
 # Written by reading the exhibits: question, exhibit, words of the paragraph that answers it,
 # and the fact the answer must state.
@@ -181,3 +183,23 @@ def test_chinese_question_searches_both_languages(sample_settings: Settings) -> 
     # The translation of the best Chinese hit is among the English places.
     assert any((top_zh.exhibit, n) in english for n in top_zh.aligned)
     assert any("800 yuan" in h.paragraph.text for h in hits if h.paragraph.lang == "en")
+
+
+def test_a_rebuild_is_seen_without_reset(sample_settings: Settings, tmp_path: Path) -> None:
+    from index.store import build
+    from qa.api import get_retriever
+
+    src = tmp_path / "src"
+    write(
+        src / "Exhibit 1.txt", "EXHIBIT 1\n\nPort Notice\n\nThe port of Tianjin handled 500 ships in 2019.\n"
+    )
+    settings = sample_settings.model_copy(update={"store": tmp_path / "store"})
+    build([src], settings)
+    assert get_retriever(settings).exhibits == [1]
+    write(
+        src / "Exhibit 2.txt", "EXHIBIT 2\n\nRail Notice\n\nThe Harbin rail yard loaded 70 trains in 2020.\n"
+    )
+    build([src], settings)
+    assert get_retriever(settings).exhibits == [1, 2]  # the running process sees the new generation
+    answer = ask("How many trains did the Harbin rail yard load in 2020?", settings=settings)
+    assert [(c.exhibit, c.paragraph) for c in answer.citations] == [(2, 2)]
