@@ -104,6 +104,7 @@ def cmd_show(args: argparse.Namespace) -> int:
 
 def cmd_ask(args: argparse.Namespace) -> int:
     from qa.api import ask
+    from qa.types import Citation
 
     answer = ask(args.question, exhibits=args.exhibit or None, settings=_settings(args))
     if args.json:
@@ -112,6 +113,15 @@ def cmd_ask(args: argparse.Namespace) -> int:
     print(answer.text)
     for c in answer.citations:
         print(f"  {c.render()} \u201c{c.quote}\u201d")
+    if answer.refused and answer.passages:
+        print("  closest passages, for you to check:")
+        for passage in answer.passages[:3]:
+            para = passage.paragraph
+            snippet = " ".join(para.text.split())
+            snippet = snippet if len(snippet) <= 160 else snippet[:159] + "\u2026"
+            print(
+                f"    {Citation(para.exhibit, para.number, '', original=para.lang == 'zh').render()} {snippet}"
+            )
     for d in answer.dropped:
         print(f"  removed: \u201c{d.sentence}\u201d ({d.reason})")
     for n in answer.notes:

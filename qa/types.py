@@ -171,6 +171,14 @@ class Answer:
         lines = [self.text, ""]
         for i, c in enumerate(self.citations, 1):
             lines.append(f"{i}. Ex. {c.exhibit} \u00b6 {c.paragraph}: \u201c{c.quote}\u201d")
+        if self.refused and self.passages:
+            lines.append("Closest passages, for you to check:")
+            for p in self.passages[:3]:
+                para = p.paragraph
+                snippet = " ".join(para.text.split())[:200]
+                lines.append(f"- Ex. {para.exhibit} \u00b6 {para.number}: {snippet}\u2026")
+        for d in self.dropped:
+            lines.append(f"- removed: \u201c{d.sentence}\u201d ({d.reason})")
         lines.append("")
         lines.append(f"*mode: {self.mode} \u00b7 settings {self.settings_hash[:8]}*")
         return "\n".join(lines)

@@ -69,3 +69,29 @@ def test_index_command_builds_and_is_idempotent(tmp_path: Path) -> None:
     assert "Indexed 1 exhibits, 2 paragraphs" in out.stdout
     out = run("index", str(tmp_path / "rec"), "--store", store)
     assert "up to date" in out.stdout
+
+
+def test_a_refusal_shows_the_closest_passages(sample_settings: Settings) -> None:
+    out = run(
+        "--store",
+        str(sample_settings.store),
+        "ask",
+        "What was the total value of Chinese steel exports to Vietnam in 2022?",
+    )
+    assert out.returncode == 0, out.stderr
+    lines = out.stdout.splitlines()
+    assert lines[0] == "The exhibits do not answer this."
+    assert "closest passages, for you to check:" in out.stdout
+    shown = [ln for ln in lines if ln.startswith("    [Ex. ")]
+    assert len(shown) == 3
+    assert "note: the record never mentions Vietnam" in out.stdout
+
+
+def test_local_server_status_when_none_runs(tmp_path: Path) -> None:
+    import os
+
+    env = {**os.environ, "EXHIBITQA_LOCAL_MODEL_DIR": str(tmp_path)}
+    out = subprocess.run(
+        [sys.executable, "-m", "qa.cli", "local", "status"], cwd=ROOT, capture_output=True, text=True, env=env
+    )
+    assert out.returncode == 0 and out.stdout.strip() == "not running"
