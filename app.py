@@ -11,7 +11,7 @@ from typing import Any
 
 import gradio as gr
 
-from qa.events import AnswerText, CitedParagraph, Failed, Note, Status, ask_events, exhibit_choices
+from qa.events import AnswerText, CitedParagraph, Done, Failed, Note, Status, ask_events, exhibit_choices
 from qa.settings import Settings
 
 
@@ -32,10 +32,35 @@ def _evidence_html(cited: list[CitedParagraph], notes: list[str]) -> str:
     return "\n".join(parts) or "<i>No citations.</i>"
 
 
+MODES = [
+    ("Extractive (offline, verbatim sentences)", "extractive"),
+    ("Local model (Qwen2.5-Coder-1.5B, llama.cpp)", "local"),
+    ("OpenAI-compatible endpoint", "openai"),
+]
+
+
+def _answered_by(event: Done) -> str:
+    a = event.answer
+    model = f" \u00b7 {a.usage.model}" if a.usage is not None else ""
+    return f"\n\n<sub>answered by {a.mode}{model}</sub>"
+
+
 def respond(
-    question: str, history: list[dict[str, Any]], exhibits: list[int] | None, *, settings: Settings
+    question: str,
+    history: list[dict[str, Any]],
+    exhibits: list[int] | None,
+    mode: str = "",
+    k: float | None = None,
+    *,
+    settings: Settings,
 ) -> Iterator[tuple[Any, ...]]:
     """Chat handler: renders the events of ``ask_events`` into the chat and the evidence panel."""
+    update: dict[str, Any] = {}
+    if mode:
+        update["mode"] = mode
+    if k:
+        update["k"] = int(k)
+    settings = settings.model_copy(update=update) if update else settings
     history = [*history, {"role": "user", "content": question}]
     cited: list[CitedParagraph] = []
     notes: list[str] = []
@@ -55,6 +80,8 @@ def respond(
             notes.append(event.text)
         elif isinstance(event, Failed):
             reply = f"**Cannot answer:** {event.message}"
+        elif isinstance(event, Done):
+            reply += _answered_by(event)
     history.append({"role": "assistant", "content": reply})
     yield "", history, _evidence_html(cited, notes)
 
@@ -75,12 +102,14 @@ def build_demo(settings: Settings) -> gr.Blocks:
                     multiselect=True,
                     label="Only these exhibits (optional)",
                 )
+                with gr.Row():
+                    mode = gr.Dropdown(choices=MODES, value=settings.mode, label="Answer mode")
+                    k = gr.Slider(1, 20, value=settings.k, step=1, label="Passages (k)")
                 evidence = gr.HTML(label="Citations", elem_id="evidence")
         handler = partial(respond, settings=settings)
-        ask_btn.click(handler, [question, chat, exhibits], [question, chat, evidence], api_name="ask")
-        question.submit(
-            handler, [question, chat, exhibits], [question, chat, evidence], api_visibility="private"
-        )
+        inputs = [question, chat, exhibits, mode, k]
+        ask_btn.click(handler, inputs, [question, chat, evidence], api_name="ask")
+        question.submit(handler, inputs, [question, chat, evidence], api_visibility="private")
     return demo
 
 

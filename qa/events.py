@@ -75,6 +75,8 @@ def ask_events(question: str, *, exhibits: list[int] | None = None, settings: Se
         yield CitedParagraph(c, paragraphs[(c.exhibit, c.paragraph)])
     for n in answer.notes:
         yield Note(n)
+    for d in answer.dropped:
+        yield Note(f"removed an unsupported sentence: \u201c{d.sentence}\u201d ({d.reason})")
     yield Done(answer)
 
 

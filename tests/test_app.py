@@ -50,7 +50,7 @@ def test_chat_answers_with_cites_and_evidence(app_url: str) -> None:
 
     client = Client(app_url, verbose=False)
     box, history, evidence = client.predict(
-        "When did China become a member of the WTO?", [], [], api_name="/ask"
+        "When did China become a member of the WTO?", [], [], "extractive", 8, api_name="/ask"
     )
     assert box == ""
     answer: dict[str, Any] = history[-1]
@@ -58,6 +58,16 @@ def test_chat_answers_with_cites_and_evidence(app_url: str) -> None:
     content = str(answer["content"])
     assert "December 11, 2001" in content and "[Ex. 61 \u00b6" in content
     assert "<details" in evidence and "<mark>" in evidence
+    assert "answered by extractive" in content
+
+
+def test_a_mode_that_cannot_work_is_explained(app_url: str) -> None:
+    from gradio_client import Client
+
+    client = Client(app_url, verbose=False)
+    _, history, _ = client.predict("When did China join the WTO?", [], [], "openai", 8, api_name="/ask")
+    content = str(history[-1]["content"])
+    assert "**Cannot answer:** openai mode needs an endpoint" in content and "OPENAI_API_KEY" in content
 
 
 def test_exhibit_filter_only_takes_exhibits_of_the_record(app_url: str) -> None:
@@ -65,10 +75,10 @@ def test_exhibit_filter_only_takes_exhibits_of_the_record(app_url: str) -> None:
     from gradio_client.exceptions import AppError
 
     client = Client(app_url, verbose=False)
-    _, history, _ = client.predict("Who signed the memorandum?", [], [67], api_name="/ask")
+    _, history, _ = client.predict("Who signed the memorandum?", [], [67], "extractive", 8, api_name="/ask")
     assert "[Ex. 67 \u00b6" in str(history[-1]["content"])
     with pytest.raises(AppError, match="not in the list of choices"):
-        client.predict("Who signed?", [], [99], api_name="/ask")
+        client.predict("Who signed?", [], [99], "extractive", 8, api_name="/ask")
 
 
 def test_missing_index_is_explained_not_a_traceback(tmp_path: Any) -> None:
