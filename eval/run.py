@@ -76,6 +76,9 @@ def run_eval(
     results: list[ItemResult] = []
     for n, item in enumerate(items, 1):
         r = ItemResult(item, located[item.id])
+        # Per item: a long run must follow a rebuild of the store instead of querying the
+        # generation that was swapped out (whose Chroma collection is gone).
+        retriever = get_retriever(settings)
         exhibits, _, search_text = scope(item.question, None, retriever.exhibits, retriever.references)
         for m in methods:
             passages = retriever.search(search_text, exhibits=exhibits, k=max(KS), method=m)

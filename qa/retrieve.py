@@ -9,6 +9,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+import chromadb.errors
 from llama_index.core import VectorStoreIndex
 from llama_index.core.base.base_retriever import BaseRetriever
 from llama_index.core.llms import MockLLM
@@ -25,7 +26,7 @@ from index.store import (
 )
 from index.vectors import VectorHome
 from qa.diversity import diverse_top
-from qa.errors import ConfigError
+from qa.errors import ConfigError, IndexStaleError
 from qa.questions import reference_terms
 from qa.settings import Settings
 from qa.text import terms
@@ -217,7 +218,14 @@ class Retriever:
                 llm=MockLLM(),
             )
         )
-        hits = retriever.retrieve(question)
+        try:
+            hits = retriever.retrieve(question)
+        except chromadb.errors.NotFoundError as e:
+            # This retriever's generation was swapped out under it by a rebuild.
+            raise IndexStaleError(
+                f"The index in {self.settings.store} was rebuilt while this search ran; ask again "
+                "(qa.ask and the app pick up the new index by themselves)."
+            ) from e
         if method == "hybrid":
             keep = diverse_top(
                 [int(h.node.metadata["exhibit"]) for h in hits],

@@ -203,3 +203,32 @@ def test_a_rebuild_is_seen_without_reset(sample_settings: Settings, tmp_path: Pa
     assert get_retriever(settings).exhibits == [1, 2]  # the running process sees the new generation
     answer = ask("How many trains did the Harbin rail yard load in 2020?", settings=settings)
     assert [(c.exhibit, c.paragraph) for c in answer.citations] == [(2, 2)]
+
+
+def test_a_retriever_held_across_a_rebuild_says_to_ask_again(
+    sample_settings: Settings, tmp_path: Path
+) -> None:
+    from index.store import build
+    from qa.api import get_retriever
+    from qa.errors import IndexStaleError
+
+    src = tmp_path / "src"
+    write(
+        src / "Exhibit 1.txt", "EXHIBIT 1\n\nPort Notice\n\nThe port of Tianjin handled 500 ships in 2019.\n"
+    )
+    settings = sample_settings.model_copy(update={"store": tmp_path / "store"})
+    build([src], settings)
+    held = get_retriever(settings)
+    assert held.search("ships in Tianjin", k=1)
+    write(
+        src / "Exhibit 1.txt", "EXHIBIT 1\n\nPort Notice\n\nThe port of Dalian handled 300 ships in 2019.\n"
+    )
+    build([src], settings)
+    try:
+        hits = held.search("ships in Dalian", k=1)
+    except IndexStaleError as e:
+        assert "rebuilt while this search ran; ask again" in str(e)
+    else:  # Chroma may still serve the swapped-out generation's vectors; never a traceback
+        assert hits
+    fresh = get_retriever(settings)
+    assert fresh is not held and "Dalian" in fresh.search("ships in Dalian", k=1)[0].paragraph.text
