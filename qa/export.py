@@ -1,0 +1,69 @@
+"""An answer as memo text: Markdown with numbered footnotes, or a .docx with the same notes.
+
+Each pin cite in the answer becomes a footnote reference; the footnote gives the cite and the
+quoted words, e.g. ``Ex. 61 ¶ 12 ("China became the 143rd member…")``.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from qa.cites import CITE_RE
+from qa.types import Answer, Citation
+
+# A cite with the space before it: the footnote mark sits right after the word it supports.
+_SPACED_CITE_RE = re.compile(r"[ \t]*" + CITE_RE.pattern, CITE_RE.flags)
+
+
+def footnote_text(c: Citation) -> str:
+    """``Ex. 61 ¶ 12 ("…quote…")``, marking a Chinese original."""
+    original = " (Chinese original)" if c.original else ""
+    return f"Ex. {c.exhibit} \u00b6 {c.paragraph}{original} (\u201c{c.quote}\u201d)"
+
+
+def _numbered(answer: Answer) -> tuple[str, list[Citation]]:
+    """The answer text with each cite replaced by ``[^n]``, and the cites in note order."""
+    by_key = {(c.exhibit, c.paragraph): c for c in answer.citations}
+    order: list[Citation] = []
+
+    def sub(m: re.Match[str]) -> str:
+        c = by_key.get((int(m.group(1)), int(m.group(2))))
+        if c is None:  # not a verified cite: never exported as one
+            return ""
+        if c not in order:
+            order.append(c)
+        return f"[^{order.index(c) + 1}]"
+
+    body = _SPACED_CITE_RE.sub(sub, answer.text)
+    return body, order
+
+
+def to_markdown(answer: Answer) -> str:
+    """The answer as Markdown with numbered footnotes (pandoc/GitHub ``[^1]`` syntax)."""
+    body, order = _numbered(answer)
+    notes = [f"[^{i}]: {footnote_text(c)}" for i, c in enumerate(order, 1)]
+    return body.strip() + ("\n\n" + "\n".join(notes) if notes else "") + "\n"
+
+
+def to_docx(answer: Answer, path: Path) -> Path:
+    """Write the answer to ``path`` as a Word file: the text with superscript note numbers,
+    then the numbered notes (python-docx has no footnote API, so they follow as endnotes)."""
+    from docx import Document
+
+    body, order = _numbered(answer)
+    doc = Document()
+    for line in body.strip().splitlines():
+        para = doc.add_paragraph()
+        for piece in re.split(r"(\[\^\d+\])", line):
+            m = re.fullmatch(r"\[\^(\d+)\]", piece)
+            if m:
+                para.add_run(m.group(1)).font.superscript = True
+            elif piece:
+                para.add_run(piece)
+    if order:
+        doc.add_paragraph("Notes", style="Heading 2")
+        for i, c in enumerate(order, 1):
+            doc.add_paragraph(f"{i}. {footnote_text(c)}")
+    doc.save(str(path))
+    return path
