@@ -11,21 +11,56 @@ from typing import Any
 
 import gradio as gr
 
-from qa.events import AnswerText, CitedParagraph, Done, Failed, Note, Status, ask_events, exhibit_choices
+from qa.events import (
+    AnswerText,
+    CitedParagraph,
+    Done,
+    Failed,
+    Note,
+    Status,
+    Uncited,
+    ask_events,
+    exhibit_choices,
+)
 from qa.settings import Settings
+from qa.types import Citation, Paragraph
 
 
-def _evidence_html(cited: list[CitedParagraph], notes: list[str]) -> str:
+def _para_html(p: Paragraph, label: str, mark: str = "") -> str:
+    # Everything from the record is escaped: an exhibit may contain markup or script.
+    text = html.escape(p.text)
+    quote = html.escape(mark)
+    if quote and quote in text:
+        text = text.replace(quote, f"<mark>{quote}</mark>", 1)
+    page = f", p. {p.page}" if p.page else ""
+    return (
+        f"<div class='para {label}'><small>\u00b6 {p.number}{page}</small>"
+        f"<div style='white-space:pre-wrap'>{text}</div></div>"
+    )
+
+
+def _evidence_html(cited: list[CitedParagraph], notes: list[str], uncited: tuple[Paragraph, ...] = ()) -> str:
     parts = []
     for item in cited:
         p, c = item.paragraph, item.citation
-        text = html.escape(p.text)
-        quote = html.escape(c.quote)
-        if quote and quote in text:
-            text = text.replace(quote, f"<mark>{quote}</mark>", 1)
+        body = [_para_html(x, "context") for x in (item.before,) if x is not None]
+        body.append(_para_html(p, "cited", c.quote))
+        body += [_para_html(x, "context") for x in (item.after,) if x is not None]
+        for other in item.aligned:
+            label = "Chinese original" if other.lang == "zh" else "English translation"
+            body.append(f"<div class='aligned'><b>{label}</b>{_para_html(other, 'aligned')}</div>")
         parts.append(
-            f"<details class='cite'><summary><b>{html.escape(c.render())}</b> {html.escape(p.title)}</summary>"
-            f"<div style='white-space:pre-wrap'>{text}</div></details>"
+            f"<details class='cite' open><summary><b>{html.escape(c.render())}</b> "
+            f"{html.escape(p.title)}</summary>{''.join(body)}</details>"
+        )
+    if uncited:
+        rows = "".join(
+            f"<li><b>{html.escape(Citation(x.exhibit, x.number, '').render())}</b> "
+            f"{html.escape(' '.join(x.text.split())[:240])}</li>"
+            for x in uncited
+        )
+        parts.append(
+            f"<details class='uncited'><summary>Also retrieved ({len(uncited)})</summary><ul>{rows}</ul></details>"
         )
     if notes:
         parts.append("<ul class='notes'>" + "".join(f"<li>{html.escape(n)}</li>" for n in notes) + "</ul>")
@@ -64,6 +99,7 @@ def respond(
     history = [*history, {"role": "user", "content": question}]
     cited: list[CitedParagraph] = []
     notes: list[str] = []
+    uncited: tuple[Paragraph, ...] = ()
     reply = ""
     for event in ask_events(question, exhibits=exhibits or None, settings=settings):
         if isinstance(event, Status):
@@ -76,6 +112,8 @@ def respond(
             reply = event.text
         elif isinstance(event, CitedParagraph):
             cited.append(event)
+        elif isinstance(event, Uncited):
+            uncited = event.paragraphs
         elif isinstance(event, Note):
             notes.append(event.text)
         elif isinstance(event, Failed):
@@ -83,7 +121,7 @@ def respond(
         elif isinstance(event, Done):
             reply += _answered_by(event)
     history.append({"role": "assistant", "content": reply})
-    yield "", history, _evidence_html(cited, notes)
+    yield "", history, _evidence_html(cited, notes, uncited)
 
 
 def build_demo(settings: Settings) -> gr.Blocks:

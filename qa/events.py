@@ -31,10 +31,20 @@ class AnswerText:
 
 @dataclass(frozen=True)
 class CitedParagraph:
-    """A verified citation with the paragraph it points to."""
+    """A verified citation with the paragraph it points to, its neighbours and its translation."""
 
     citation: Citation
     paragraph: Paragraph
+    before: Paragraph | None = None
+    after: Paragraph | None = None
+    aligned: tuple[Paragraph, ...] = ()
+
+
+@dataclass(frozen=True)
+class Uncited:
+    """Retrieved passages that no cite uses, for the user to check."""
+
+    paragraphs: tuple[Paragraph, ...]
 
 
 @dataclass(frozen=True)
@@ -58,7 +68,7 @@ class Done:
     answer: Answer
 
 
-Event = Status | AnswerText | CitedParagraph | Note | Failed | Done
+Event = Status | AnswerText | CitedParagraph | Uncited | Note | Failed | Done
 
 
 def ask_events(question: str, *, exhibits: list[int] | None = None, settings: Settings) -> Iterator[Event]:
@@ -72,7 +82,20 @@ def ask_events(question: str, *, exhibits: list[int] | None = None, settings: Se
         return
     yield AnswerText(answer.text, answer.refused)
     for c in answer.citations:
-        yield CitedParagraph(c, paragraphs[(c.exhibit, c.paragraph)])
+        p = paragraphs[(c.exhibit, c.paragraph)]
+        yield CitedParagraph(
+            c,
+            p,
+            before=paragraphs.get((p.exhibit, p.number - 1)),
+            after=paragraphs.get((p.exhibit, p.number + 1)),
+            aligned=tuple(paragraphs[(p.exhibit, n)] for n in p.aligned if (p.exhibit, n) in paragraphs),
+        )
+    cited = {(c.exhibit, c.paragraph) for c in answer.citations}
+    rest = tuple(
+        x.paragraph for x in answer.passages if (x.paragraph.exhibit, x.paragraph.number) not in cited
+    )
+    if rest:
+        yield Uncited(rest)
     for n in answer.notes:
         yield Note(n)
     for d in answer.dropped:

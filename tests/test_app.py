@@ -87,3 +87,33 @@ def test_missing_index_is_explained_not_a_traceback(tmp_path: Any) -> None:
     replies = list(app.respond("Anything?", [], None, settings=Settings(store=tmp_path / "none")))
     content = str(replies[-1][1][-1]["content"])
     assert content.startswith("**Cannot answer:**") and "exhibitqa index" in content
+
+
+def test_evidence_shows_context_the_aligned_original_and_uncited_passages(app_url: str) -> None:
+    from gradio_client import Client
+
+    client = Client(app_url, verbose=False)
+    _, history, evidence = client.predict(
+        "By how much did China plan to reduce crude steel production capacity starting in 2016?",
+        [],
+        [],
+        "extractive",
+        8,
+        api_name="/ask",
+    )
+    assert "[Ex. 62 \u00b6 11]" in str(history[-1]["content"])
+    assert "<b>Chinese original</b>" in evidence and "1亿—1.5亿吨" in evidence
+    assert "\u00b6 10" in evidence and "\u00b6 12" in evidence  # the paragraphs before and after
+    assert "Also retrieved (" in evidence
+
+
+def test_exhibit_text_is_escaped_in_the_evidence_panel() -> None:
+    import app
+    from qa.events import CitedParagraph
+    from qa.types import Citation, Paragraph
+
+    hostile = "Steel <img src=x onerror=alert(1)> and <script>alert(2)</script> exports rose."
+    p = Paragraph(70, 3, hostile, "en", 0, len(hostile), title="<b>T</b>")
+    out = app._evidence_html([CitedParagraph(Citation(70, 3, "exports rose", True), p)], ["<i>n</i>"], (p,))
+    assert "<img" not in out and "<script" not in out and "<i>n</i>" not in out
+    assert "&lt;img src=x onerror=alert(1)&gt;" in out and "<mark>exports rose</mark>" in out
