@@ -5,8 +5,10 @@ from __future__ import annotations
 import argparse
 import html
 import os
+import tempfile
 from collections.abc import Iterator
 from functools import partial
+from pathlib import Path
 from typing import Any
 
 import gradio as gr
@@ -22,6 +24,7 @@ from qa.events import (
     ask_events,
     exhibit_choices,
 )
+from qa.export import to_docx, to_markdown
 from qa.settings import Settings
 from qa.types import Citation, Paragraph
 
@@ -67,6 +70,15 @@ def _evidence_html(cited: list[CitedParagraph], notes: list[str], uncited: tuple
     return "\n".join(parts) or "<i>No citations.</i>"
 
 
+def _memo(event: Done) -> tuple[str, list[str]]:
+    """The answer with numbered footnotes, as text to copy and as .md and .docx downloads."""
+    md = to_markdown(event.answer)
+    folder = Path(tempfile.mkdtemp(prefix="exhibitqa-answer-"))
+    (folder / "answer.md").write_text(md, encoding="utf-8")
+    docx = to_docx(event.answer, folder / "answer.docx")
+    return md, [str(folder / "answer.md"), str(docx)]
+
+
 MODES = [
     ("Extractive (offline, verbatim sentences)", "extractive"),
     ("Local model (Qwen2.5-Coder-1.5B, llama.cpp)", "local"),
@@ -97,6 +109,8 @@ def respond(
         update["k"] = int(k)
     settings = settings.model_copy(update=update) if update else settings
     history = [*history, {"role": "user", "content": question}]
+    memo = ""
+    files: list[str] = []
     cited: list[CitedParagraph] = []
     notes: list[str] = []
     uncited: tuple[Paragraph, ...] = ()
@@ -107,6 +121,8 @@ def respond(
                 "",
                 [*history, {"role": "assistant", "content": f"*{event.text}*"}],
                 _evidence_html(cited, notes),
+                memo,
+                files,
             )
         elif isinstance(event, AnswerText):
             reply = event.text
@@ -120,8 +136,9 @@ def respond(
             reply = f"**Cannot answer:** {event.message}"
         elif isinstance(event, Done):
             reply += _answered_by(event)
+            memo, files = _memo(event)
     history.append({"role": "assistant", "content": reply})
-    yield "", history, _evidence_html(cited, notes, uncited)
+    yield "", history, _evidence_html(cited, notes, uncited), memo, files
 
 
 def build_demo(settings: Settings) -> gr.Blocks:
@@ -144,10 +161,19 @@ def build_demo(settings: Settings) -> gr.Blocks:
                     mode = gr.Dropdown(choices=MODES, value=settings.mode, label="Answer mode")
                     k = gr.Slider(1, 20, value=settings.k, step=1, label="Passages (k)")
                 evidence = gr.HTML(label="Citations", elem_id="evidence")
+                with gr.Accordion("Copy with footnotes", open=False):
+                    memo = gr.Textbox(
+                        label="Answer with numbered footnotes (Markdown)",
+                        lines=6,
+                        buttons=["copy"],
+                        elem_id="memo",
+                    )
+                    downloads = gr.File(label="Download (.md, .docx)", file_count="multiple")
         handler = partial(respond, settings=settings)
         inputs = [question, chat, exhibits, mode, k]
-        ask_btn.click(handler, inputs, [question, chat, evidence], api_name="ask")
-        question.submit(handler, inputs, [question, chat, evidence], api_visibility="private")
+        outputs = [question, chat, evidence, memo, downloads]
+        ask_btn.click(handler, inputs, outputs, api_name="ask")
+        question.submit(handler, inputs, outputs, api_visibility="private")
     return demo
 
 

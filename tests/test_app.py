@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import socket
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -49,7 +50,7 @@ def test_chat_answers_with_cites_and_evidence(app_url: str) -> None:
     from gradio_client import Client
 
     client = Client(app_url, verbose=False)
-    box, history, evidence = client.predict(
+    box, history, evidence, memo, files = client.predict(
         "When did China become a member of the WTO?", [], [], "extractive", 8, api_name="/ask"
     )
     assert box == ""
@@ -59,13 +60,16 @@ def test_chat_answers_with_cites_and_evidence(app_url: str) -> None:
     assert "December 11, 2001" in content and "[Ex. 61 \u00b6" in content
     assert "<details" in evidence and "<mark>" in evidence
     assert "answered by extractive" in content
+    assert "[^1]" in memo and "[^1]: Ex. 61 \u00b6" in memo and "December 11, 2001" in memo
+    names = sorted(Path(str(f)).name for f in files)
+    assert names == ["answer.docx", "answer.md"]
 
 
 def test_a_mode_that_cannot_work_is_explained(app_url: str) -> None:
     from gradio_client import Client
 
     client = Client(app_url, verbose=False)
-    _, history, _ = client.predict("When did China join the WTO?", [], [], "openai", 8, api_name="/ask")
+    _, history, *_ = client.predict("When did China join the WTO?", [], [], "openai", 8, api_name="/ask")
     content = str(history[-1]["content"])
     assert "**Cannot answer:** openai mode needs an endpoint" in content and "OPENAI_API_KEY" in content
 
@@ -75,7 +79,7 @@ def test_exhibit_filter_only_takes_exhibits_of_the_record(app_url: str) -> None:
     from gradio_client.exceptions import AppError
 
     client = Client(app_url, verbose=False)
-    _, history, _ = client.predict("Who signed the memorandum?", [], [67], "extractive", 8, api_name="/ask")
+    _, history, *_ = client.predict("Who signed the memorandum?", [], [67], "extractive", 8, api_name="/ask")
     assert "[Ex. 67 \u00b6" in str(history[-1]["content"])
     with pytest.raises(AppError, match="not in the list of choices"):
         client.predict("Who signed?", [], [99], "extractive", 8, api_name="/ask")
@@ -93,7 +97,7 @@ def test_evidence_shows_context_the_aligned_original_and_uncited_passages(app_ur
     from gradio_client import Client
 
     client = Client(app_url, verbose=False)
-    _, history, evidence = client.predict(
+    _, history, evidence, *_ = client.predict(
         "By how much did China plan to reduce crude steel production capacity starting in 2016?",
         [],
         [],
