@@ -13,6 +13,8 @@ from typing import Any
 
 import gradio as gr
 
+from qa.browse import exhibit_paragraphs, parse_jump
+from qa.errors import ExhibitQAError
 from qa.events import (
     AnswerText,
     CitedParagraph,
@@ -77,6 +79,50 @@ def _memo(event: Done) -> tuple[str, list[str]]:
     (folder / "answer.md").write_text(md, encoding="utf-8")
     docx = to_docx(event.answer, folder / "answer.docx")
     return md, [str(folder / "answer.md"), str(docx)]
+
+
+_BROWSE_LIMIT = 200
+
+
+def browse(exhibit: int | None, search: str, jump: str, *, settings: Settings) -> str:
+    """The Exhibits tab: an exhibit's numbered paragraphs, a search within it, or a jump."""
+    target = parse_jump(jump) if jump.strip() else None
+    if jump.strip() and target is None:
+        return f"<p><b>Cannot jump to \u201c{html.escape(jump)}\u201d.</b> Type it like 61 \u00b6 12 or 61.12.</p>"
+    if target is not None:
+        exhibit = target[0]
+    if exhibit is None:
+        return "<i>Choose an exhibit, or jump to a paragraph such as 61 \u00b6 12.</i>"
+    try:
+        paras = exhibit_paragraphs(settings, int(exhibit), "" if target else search)
+    except ExhibitQAError as e:
+        return f"<p><b>{html.escape(str(e))}</b></p>"
+    if target is not None:
+        if all(p.number != target[1] for p in paras):
+            return f"<p><b>Exhibit {exhibit} has paragraphs 1\u2013{paras[-1].number}.</b></p>"
+        paras = [p for p in paras if abs(p.number - target[1]) <= 3]
+    shown = paras[:_BROWSE_LIMIT]
+    rows = []
+    for p in shown:
+        block = _para_html(p, "para")
+        if p.boilerplate:
+            block = block.replace("</small>", " \u00b7 web boilerplate</small>", 1)
+        if target and p.number == target[1]:
+            block = (
+                f"<div class='jumped' style='border-left:4px solid #f59e0b;padding-left:6px'>{block}</div>"
+            )
+        rows.append(block)
+    more = (
+        f"<p><i>{len(paras) - len(shown)} more paragraphs: search or jump to see them.</i></p>"
+        if len(paras) > len(shown)
+        else ""
+    )
+    found = (
+        f"<p>{len(paras)} paragraph(s) contain \u201c{html.escape(search)}\u201d.</p>"
+        if search and not target
+        else ""
+    )
+    return found + "".join(rows) + more
 
 
 MODES = [
@@ -144,7 +190,7 @@ def respond(
 def build_demo(settings: Settings) -> gr.Blocks:
     with gr.Blocks(title="ExhibitQA") as demo:
         gr.Markdown("## ExhibitQA\nAsk the record; every answer cites `[Ex. N ¶ P]` with the quoted words.")
-        with gr.Row():
+        with gr.Tab("Ask"), gr.Row():
             with gr.Column(scale=3):
                 chat = gr.Chatbot(label="Answers", height=480)
                 question = gr.Textbox(
@@ -169,6 +215,20 @@ def build_demo(settings: Settings) -> gr.Blocks:
                         elem_id="memo",
                     )
                     downloads = gr.File(label="Download (.md, .docx)", file_count="multiple")
+        with gr.Tab("Exhibits"):
+            with gr.Row():
+                which = gr.Dropdown(
+                    choices=exhibit_choices(settings), label="Exhibit", elem_id="browse-exhibit"
+                )
+                within = gr.Textbox(label="Search within it", elem_id="browse-search")
+                jump = gr.Textbox(label="Jump to", placeholder="61 \u00b6 12", elem_id="browse-jump")
+            page = gr.HTML(elem_id="browse-view")
+            show = partial(browse, settings=settings)
+            for trigger in (which.change, within.submit, jump.submit):
+                trigger(show, [which, within, jump], page, api_visibility="private")
+            gr.Button("Show", elem_id="browse-show").click(
+                show, [which, within, jump], page, api_name="browse"
+            )
         handler = partial(respond, settings=settings)
         inputs = [question, chat, exhibits, mode, k]
         outputs = [question, chat, evidence, memo, downloads]

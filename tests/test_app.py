@@ -121,3 +121,20 @@ def test_exhibit_text_is_escaped_in_the_evidence_panel() -> None:
     out = app._evidence_html([CitedParagraph(Citation(70, 3, "exports rose", True), p)], ["<i>n</i>"], (p,))
     assert "<img" not in out and "<script" not in out and "<i>n</i>" not in out
     assert "&lt;img src=x onerror=alert(1)&gt;" in out and "<mark>exports rose</mark>" in out
+
+
+def test_exhibits_tab_browses_searches_and_jumps(app_url: str) -> None:
+    from gradio_client import Client
+
+    client = Client(app_url, verbose=False)
+    whole = client.predict(69, "", "", api_name="/browse")
+    assert whole.count("class='para") >= 20 and "\u00b6 1<" in whole
+    found = client.predict(69, "Nantong", "", api_name="/browse")
+    assert "paragraph(s) contain \u201cNantong\u201d" in found and found.count("class='para") < whole.count(
+        "class='para"
+    )
+    jumped = client.predict(None, "", "62 \u00b6 11", api_name="/browse")
+    assert "class='jumped'" in jumped and "100 million to 150 million tons" in jumped
+    assert jumped.count("class='para") == 7  # \u00b6 8-14: three either side
+    assert "Cannot jump" in client.predict(None, "", "sixty-one", api_name="/browse")
+    assert "has paragraphs 1\u2013" in client.predict(None, "", "69 \u00b6 999", api_name="/browse")
