@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 STORE ?= .exhibitqa
 EXHIBITS ?= data/exhibits
 
-.PHONY: run test index lint clean
+.PHONY: run test index lint clean chromium
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -25,8 +25,15 @@ index: $(STAMP)
 run: index
 	EXHIBITQA_STORE=$(STORE) $(BIN)/python app.py
 
-test: index
-	EXHIBITQA_SEED_STORE=$(STORE) EXHIBITQA_REQUIRE_LOCAL=1 $(BIN)/python -m pytest -q
+# The browser tests drive Debian's chromium (Playwright's own browser download is not reachable).
+chromium:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y --no-install-recommends chromium >/dev/null \
+	  || { $$SUDO apt-get update >/dev/null && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y --no-install-recommends chromium >/dev/null; }; }
+
+test: index chromium
+	EXHIBITQA_SEED_STORE=$(STORE) EXHIBITQA_REQUIRE_LOCAL=1 EXHIBITQA_REQUIRE_BROWSER=1 $(BIN)/python -m pytest -q
 
 lint: $(STAMP)
 	$(BIN)/ruff check . && $(BIN)/ruff format --check . && $(BIN)/mypy qa index eval app.py

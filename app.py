@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import html
 import os
+import re
 import tempfile
 from collections.abc import Iterator
 from functools import partial
@@ -31,12 +32,13 @@ from qa.settings import Settings
 from qa.types import Citation, Paragraph
 
 
-def _para_html(p: Paragraph, label: str, mark: str = "") -> str:
+def _para_html(p: Paragraph, label: str, marks: tuple[str, ...] = ()) -> str:
     # Everything from the record is escaped: an exhibit may contain markup or script.
     text = html.escape(p.text)
-    quote = html.escape(mark)
-    if quote and quote in text:
-        text = text.replace(quote, f"<mark>{quote}</mark>", 1)
+    for mark in marks:
+        quote = html.escape(mark)
+        if quote and quote in text:
+            text = text.replace(quote, f"<mark>{quote}</mark>", 1)
     page = f", p. {p.page}" if p.page else ""
     return (
         f"<div class='para {label}'><small>\u00b6 {p.number}{page}</small>"
@@ -46,16 +48,20 @@ def _para_html(p: Paragraph, label: str, mark: str = "") -> str:
 
 def _evidence_html(cited: list[CitedParagraph], notes: list[str], uncited: tuple[Paragraph, ...] = ()) -> str:
     parts = []
+    # One entry per paragraph, however many sentences cite it, each quote highlighted.
+    groups: dict[tuple[int, int], list[CitedParagraph]] = {}
     for item in cited:
-        p, c = item.paragraph, item.citation
+        groups.setdefault((item.citation.exhibit, item.citation.paragraph), []).append(item)
+    for (ex, n), items in groups.items():
+        item, p, c = items[0], items[0].paragraph, items[0].citation
         body = [_para_html(x, "context") for x in (item.before,) if x is not None]
-        body.append(_para_html(p, "cited", c.quote))
+        body.append(_para_html(p, "cited", tuple(i.citation.quote for i in items)))
         body += [_para_html(x, "context") for x in (item.after,) if x is not None]
         for other in item.aligned:
             label = "Chinese original" if other.lang == "zh" else "English translation"
             body.append(f"<div class='aligned'><b>{label}</b>{_para_html(other, 'aligned')}</div>")
         parts.append(
-            f"<details class='cite' open><summary><b>{html.escape(c.render())}</b> "
+            f"<details class='cite' id='cite-{ex}-{n}' open><summary><b>{html.escape(c.render())}</b> "
             f"{html.escape(p.title)}</summary>{''.join(body)}</details>"
         )
     if uncited:
@@ -132,6 +138,21 @@ MODES = [
 ]
 
 
+_CHIP_RE = re.compile(r"\[Ex\. (\d+) \u00b6 (\d+)( \(Chinese original\))?\]")
+
+
+def _chat_text(text: str) -> str:
+    """The answer for the chat: record text escaped (it may hold markup), each pin cite a link
+    that opens its paragraph in the evidence panel."""
+    safe = html.escape(text, quote=False)
+    return _CHIP_RE.sub(
+        lambda m: (
+            f"[\\[Ex. {m.group(1)} \u00b6 {m.group(2)}{m.group(3) or ''}\\]](#cite-{m.group(1)}-{m.group(2)})"
+        ),
+        safe,
+    )
+
+
 def _answered_by(event: Done) -> str:
     a = event.answer
     model = f" \u00b7 {a.usage.model}" if a.usage is not None else ""
@@ -171,7 +192,7 @@ def respond(
                 files,
             )
         elif isinstance(event, AnswerText):
-            reply = event.text
+            reply = _chat_text(event.text)
         elif isinstance(event, CitedParagraph):
             cited.append(event)
         elif isinstance(event, Uncited):

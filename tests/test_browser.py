@@ -1,0 +1,103 @@
+"""The app in a real browser: headless Chromium (Debian's /usr/bin/chromium) driven by Playwright.
+
+Screenshots go to ``EXHIBITQA_ARTIFACTS`` (default ``build/test-artifacts``) for people to look at.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from qa.settings import Settings
+from tests.conftest import ROOT, write
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+ARTIFACTS = Path(os.environ.get("EXHIBITQA_ARTIFACTS", ROOT / "build" / "test-artifacts"))
+FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+
+if not Path(CHROMIUM).exists():
+    if os.environ.get("EXHIBITQA_REQUIRE_BROWSER"):
+        raise RuntimeError(f"EXHIBITQA_REQUIRE_BROWSER is set but there is no Chromium at {CHROMIUM}")
+    pytest.skip("no Chromium (make test installs Debian's chromium)", allow_module_level=True)
+
+
+def _launch(settings: Settings) -> Any:
+    import app
+
+    demo = app.build_demo(settings)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    demo.queue().launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True)
+    return demo
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        b = pw.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        yield b
+        b.close()
+
+
+def _ask(page: Any, url: str, question: str) -> None:
+    page.goto(url)
+    page.locator("#question textarea").fill(question)
+    page.locator("#ask").click()
+    page.wait_for_selector("#evidence details.cite, #evidence i", timeout=120_000)
+
+
+def test_ask_click_a_cite_and_see_the_quote_highlighted(browser: Any, sample_settings: Settings) -> None:
+    demo = _launch(sample_settings)
+    try:
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        _ask(page, demo.local_url, "When did China become a member of the WTO?")
+        chip = page.locator("a[href^='#cite-61-']").first
+        chip.wait_for(timeout=60_000)
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "answer-with-cites.png"), full_page=True)
+        target = chip.get_attribute("href")
+        assert target is not None
+        chip.click()
+        panel = page.locator(target)
+        assert panel.is_visible()
+        marks = panel.locator("mark").all_inner_texts()
+        assert any("December 11, 2001" in m for m in marks), marks
+        panel.screenshot(path=str(ARTIFACTS / "evidence-panel.png"))
+    finally:
+        demo.close()
+
+
+def test_markup_in_an_exhibit_is_shown_as_text_and_never_runs(
+    browser: Any, sample_settings: Settings, tmp_path: Path
+) -> None:
+    from index.store import build
+
+    write(
+        tmp_path / "src" / "Exhibit 1.txt",
+        "EXHIBIT 1\n\nPort Notice\n\n"
+        'The port of Tianjin handled 500 ships in 2019 <img src=x onerror="window.__pwned=1"> '
+        "<script>window.__pwned=2</script> according to the port authority.\n",
+    )
+    settings = sample_settings.model_copy(update={"store": tmp_path / "store"})
+    build([tmp_path / "src"], settings)
+    demo = _launch(settings)
+    try:
+        page = browser.new_page()
+        _ask(page, demo.local_url, "How many ships did the port of Tianjin handle in 2019?")
+        page.wait_for_selector("#evidence mark", timeout=60_000)
+        page.wait_for_timeout(500)
+        assert page.evaluate("window.__pwned") is None
+        assert "<img src=x" in page.locator("#evidence").inner_text()
+        assert page.locator("#evidence img").count() == 0 and page.locator("#evidence script").count() == 0
+        page.screenshot(path=str(ARTIFACTS / "escaped-markup.png"), full_page=True)
+    finally:
+        demo.close()
