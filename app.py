@@ -258,12 +258,26 @@ def build_demo(settings: Settings) -> gr.Blocks:
     return demo
 
 
+def auth_pair(settings: Settings) -> tuple[str, str] | None:
+    """(user, password) from ``EXHIBITQA_AUTH=user:password``, or None for no login."""
+    if settings.auth is None:
+        return None
+    user, sep, password = settings.auth.get_secret_value().partition(":")
+    if not sep or not user or not password:
+        raise SystemExit("EXHIBITQA_AUTH must look like user:password (both parts non-empty).")
+    return user, password
+
+
 # Module level so that `gradio app.py` (reload mode) finds it.
-demo = build_demo(Settings())
+SETTINGS = Settings()
+demo = build_demo(SETTINGS)
 
 if __name__ == "__main__":
     ap = argparse.ArgumentParser(description="ExhibitQA chat")
     ap.add_argument("--port", type=int, default=int(os.environ.get("GRADIO_SERVER_PORT", "7860")))
     ap.add_argument("--host", default=os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"))
     args = ap.parse_args()
-    demo.queue(default_concurrency_limit=2).launch(server_name=args.host, server_port=args.port, share=False)
+    # Never share=True: the record may be confidential; binding beyond loopback is a choice.
+    demo.queue(default_concurrency_limit=2).launch(
+        server_name=args.host, server_port=args.port, share=False, auth=auth_pair(SETTINGS)
+    )

@@ -99,6 +99,10 @@ class Settings(BaseSettings):
         Path.home() / ".cache" / "exhibitqa",
         description="Where `local` mode assembles the packaged GGUF model and keeps its server's state.",
     )
+    auth: SecretStr | None = Field(
+        None,
+        description="`user:password` to require a login in the app (EXHIBITQA_AUTH); unset: no login.",
+    )
     local_threads: int = Field(2, ge=1, description="CPU threads for the local model server.")
 
     def index_fingerprint(self) -> dict[str, object]:
@@ -114,5 +118,5 @@ class Settings(BaseSettings):
     def hash(self) -> str:
         """Stable digest of every setting except the store location, recorded on each Answer."""
         # The key is a secret and the model directory a location: neither changes an answer.
-        data = self.model_dump(mode="json", exclude={"store", "llm_api_key", "local_model_dir"})
+        data = self.model_dump(mode="json", exclude={"store", "llm_api_key", "local_model_dir", "auth"})
         return hashlib.md5(json.dumps(data, sort_keys=True).encode()).hexdigest()

@@ -138,3 +138,59 @@ def test_exhibits_tab_browses_searches_and_jumps(app_url: str) -> None:
     assert jumped.count("class='para") == 7  # \u00b6 8-14: three either side
     assert "Cannot jump" in client.predict(None, "", "sixty-one", api_name="/browse")
     assert "has paragraphs 1\u2013" in client.predict(None, "", "69 \u00b6 999", api_name="/browse")
+
+
+def test_python_app_py_honours_the_port_variable_and_auth(sample_settings: Settings) -> None:
+    import os
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+
+    from gradio_client import Client
+
+    from tests.conftest import ROOT
+
+    port = _free_port()
+    env = {
+        **os.environ,
+        "GRADIO_SERVER_PORT": str(port),
+        "EXHIBITQA_STORE": str(sample_settings.store),
+        "EXHIBITQA_AUTH": "counsel:s3cret",
+    }
+    proc = subprocess.Popen(
+        [sys.executable, "app.py"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
+    url = f"http://127.0.0.1:{port}/"
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                urllib.request.urlopen(url + "config", timeout=2)
+                break
+            except urllib.error.HTTPError:
+                break  # up, and refusing us: that is the point
+            except OSError:
+                assert proc.poll() is None, proc.stderr.read().decode() if proc.stderr else ""
+                assert time.monotonic() < deadline, "app did not start"
+                time.sleep(0.5)
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(url + "config", timeout=10)
+        assert refused.value.code == 401  # nothing of the record without a login
+        client = Client(url, auth=("counsel", "s3cret"), verbose=False)
+        _, history, *_ = client.predict(
+            "When did China become a member of the WTO?", [], [], "extractive", 8, api_name="/ask"
+        )
+        assert "December 11, 2001" in str(history[-1]["content"])
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+def test_auth_must_have_both_parts() -> None:
+    import app
+
+    with pytest.raises(SystemExit, match="user:password"):
+        app.auth_pair(Settings(auth="justauser"))
+    assert app.auth_pair(Settings(auth="a:b:c")) == ("a", "b:c")
+    assert app.auth_pair(Settings()) is None
