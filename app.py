@@ -7,6 +7,7 @@ import html
 import os
 import re
 import tempfile
+import threading
 from collections.abc import Iterator
 from functools import partial
 from pathlib import Path
@@ -30,6 +31,7 @@ from qa.events import (
 from qa.export import to_docx, to_markdown
 from qa.settings import Settings
 from qa.types import Citation, Paragraph
+from qa.uploads import ALLOWED, add_exhibit
 
 
 def _para_html(p: Paragraph, label: str, marks: tuple[str, ...] = ()) -> str:
@@ -129,6 +131,48 @@ def browse(exhibit: int | None, search: str, jump: str, *, settings: Settings) -
         else ""
     )
     return found + "".join(rows) + more
+
+
+def add_exhibit_ui(
+    file: str | None, number: float | None, *, settings: Settings
+) -> Iterator[tuple[Any, ...]]:
+    """The Add-exhibits tab: index an uploaded file in the background, reporting progress."""
+    no_change = (gr.update(), gr.update())
+    if not file:
+        yield ("Choose a file (PDF, TXT, MD, HTML or DOCX).", *no_change)
+        return
+    if number is None or int(number) != number:
+        yield ("Give the exhibit a whole number.", *no_change)
+        return
+    state: dict[str, Any] = {"done": 0, "total": 0}
+
+    def work() -> None:
+        try:
+            state["result"] = add_exhibit(settings, Path(file), int(number), progress=track)
+        except Exception as e:  # shown to the user; nothing was changed
+            state["error"] = e
+
+    def track(done: int, total: int) -> None:
+        state["done"], state["total"] = done, total
+
+    thread = threading.Thread(target=work, daemon=True)
+    thread.start()
+    while thread.is_alive():
+        thread.join(0.5)
+        if state["total"]:
+            yield (
+                f"Indexing Exhibit {int(number)}\u2026 {state['done']}/{state['total']} embedded",
+                *no_change,
+            )
+        else:
+            yield (f"Reading Exhibit {int(number)}\u2026", *no_change)
+    if "error" in state:
+        yield (f"**Not added:** {html.escape(str(state['error']))}", *no_change)
+        return
+    summary, warnings = state["result"]
+    text = summary + "".join(f"\n- warning: {html.escape(w)}" for w in warnings)
+    choices = exhibit_choices(settings)
+    yield (text, gr.update(choices=choices), gr.update(choices=choices))
 
 
 MODES = [
@@ -249,6 +293,20 @@ def build_demo(settings: Settings) -> gr.Blocks:
                 trigger(show, [which, within, jump], page, api_visibility="private")
             gr.Button("Show", elem_id="browse-show").click(
                 show, [which, within, jump], page, api_name="browse"
+            )
+        with gr.Tab("Add exhibits"):
+            upload = gr.File(
+                label=f"Exhibit file ({', '.join(ALLOWED)}; up to {settings.upload_max_mb} MB)",
+                file_types=list(ALLOWED),
+                elem_id="upload",
+            )
+            number = gr.Number(label="Exhibit number", precision=0, elem_id="upload-number")
+            add_status = gr.Markdown(elem_id="upload-status")
+            gr.Button("Add and index", elem_id="upload-add").click(
+                partial(add_exhibit_ui, settings=settings),
+                [upload, number],
+                [add_status, exhibits, which],
+                api_name="add_exhibit",
             )
         handler = partial(respond, settings=settings)
         inputs = [question, chat, exhibits, mode, k]

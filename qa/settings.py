@@ -99,6 +99,7 @@ class Settings(BaseSettings):
         Path.home() / ".cache" / "exhibitqa",
         description="Where `local` mode assembles the packaged GGUF model and keeps its server's state.",
     )
+    upload_max_mb: int = Field(50, ge=1, description="Largest exhibit file the app accepts, in MB.")
     auth: SecretStr | None = Field(
         None,
         description="`user:password` to require a login in the app (EXHIBITQA_AUTH); unset: no login.",
@@ -118,5 +119,7 @@ class Settings(BaseSettings):
     def hash(self) -> str:
         """Stable digest of every setting except the store location, recorded on each Answer."""
         # The key is a secret and the model directory a location: neither changes an answer.
-        data = self.model_dump(mode="json", exclude={"store", "llm_api_key", "local_model_dir", "auth"})
+        data = self.model_dump(
+            mode="json", exclude={"store", "llm_api_key", "local_model_dir", "auth", "upload_max_mb"}
+        )
         return hashlib.md5(json.dumps(data, sort_keys=True).encode()).hexdigest()

@@ -105,7 +105,7 @@ def test_evidence_shows_context_the_aligned_original_and_uncited_passages(app_ur
         8,
         api_name="/ask",
     )
-    assert "[Ex. 62 \u00b6 11]" in str(history[-1]["content"])
+    assert "(#cite-62-11)" in str(history[-1]["content"])
     assert "<b>Chinese original</b>" in evidence and "1亿—1.5亿吨" in evidence
     assert "\u00b6 10" in evidence and "\u00b6 12" in evidence  # the paragraphs before and after
     assert "Also retrieved (" in evidence
@@ -194,3 +194,42 @@ def test_auth_must_have_both_parts() -> None:
         app.auth_pair(Settings(auth="justauser"))
     assert app.auth_pair(Settings(auth="a:b:c")) == ("a", "b:c")
     assert app.auth_pair(Settings()) is None
+
+
+def test_upload_an_exhibit_and_ask_about_it(sample_settings: Settings, tmp_path: Path) -> None:
+    from gradio_client import Client, handle_file
+
+    import app
+    from index.store import build
+    from tests.conftest import write
+
+    write(
+        tmp_path / "src" / "Exhibit 1.txt",
+        "EXHIBIT 1\n\nPort Notice\n\nThe port of Tianjin handled 500 ships in 2019.\n",
+    )
+    settings = sample_settings.model_copy(update={"store": tmp_path / "store"})
+    build([tmp_path / "src"], settings)
+    demo = app.build_demo(settings)
+    demo.queue().launch(
+        server_name="127.0.0.1", server_port=_free_port(), prevent_thread_lock=True, quiet=True
+    )
+    try:
+        client = Client(str(demo.local_url), verbose=False)
+        upload = write(
+            tmp_path / "in" / "rail.txt", "Rail Notice\n\nThe Harbin rail yard loaded 70 trains in 2020.\n"
+        )
+        status, *_ = client.predict(handle_file(str(upload)), 7, api_name="/add_exhibit")
+        assert status.startswith("Added Exhibit 7 (rail.txt)")
+        _, history, *_ = client.predict(
+            "How many trains did the Harbin rail yard load in 2020?",
+            [],
+            [7],
+            "extractive",
+            8,
+            api_name="/ask",
+        )
+        assert "(#cite-7-2)" in str(history[-1]["content"])  # searchable without a restart
+        status, *_ = client.predict(handle_file(str(upload)), 1, api_name="/add_exhibit")
+        assert status.startswith("**Not added:**") and "Exhibit 1 is already in the record" in status
+    finally:
+        demo.close()
