@@ -237,6 +237,8 @@ def respond(
             )
         elif isinstance(event, AnswerText):
             reply = _chat_text(event.text)
+            if event.partial:  # verified sentences appear while the model is still writing
+                yield "", [*history, {"role": "assistant", "content": reply + " \u2026"}], "", memo, files
         elif isinstance(event, CitedParagraph):
             cited.append(event)
         elif isinstance(event, Uncited):

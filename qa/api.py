@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
-from qa.answerers import REFUSAL, evidence, get_answerer
+from qa.answerers import REFUSAL, Draft, evidence, get_answerer
 from qa.cites import remove_cites, verify
 from qa.questions import exhibits_named, exhibits_referenced
 from qa.retrieve import Retriever
@@ -97,6 +98,24 @@ def ask(
     ``exhibits`` restricts the search; when it is not given, exhibits the question names
     ("In Exhibit 64, ...") restrict it instead, if the record has them.
     """
+    answer = None
+    for item in ask_stream(question, exhibits=exhibits, k=k, mode=mode, settings=settings):
+        if isinstance(item, Answer):
+            answer = item
+    assert answer is not None  # ask_stream always ends with the Answer
+    return answer
+
+
+def ask_stream(
+    question: str,
+    *,
+    exhibits: list[int] | None = None,
+    k: int | None = None,
+    mode: str | None = None,
+    settings: Settings | None = None,
+) -> Iterator[str | Answer]:
+    """Like ``ask``, but yields the verified answer text as it grows (LLM modes write it
+    sentence by sentence), then the ``Answer`` itself, always last."""
     settings = settings or Settings()
     if mode is not None or k is not None:
         settings = settings.model_copy(
@@ -110,7 +129,7 @@ def ask(
     timings["load"] = (time.perf_counter() - t0) * 1000
     notes: list[str] = []
     if not question:
-        return Answer(
+        yield Answer(
             question,
             "Ask a question about the exhibits.",
             (),
@@ -120,6 +139,7 @@ def ask(
             settings.hash(),
             timings,
         )
+        return
     exhibits, implied_note, search_text = scope(question, exhibits, retriever.exhibits, retriever.references)
     notes.extend(implied_note)
 
@@ -134,7 +154,15 @@ def ask(
     timings["retrieve"] = (time.perf_counter() - t1) * 1000
 
     t2 = time.perf_counter()
-    draft = answerer.answer(question, passages, retriever)
+    stream = getattr(answerer, "stream", None)
+    if stream is None:
+        draft = answerer.answer(question, passages, retriever)
+    else:
+        for item in stream(question, passages, retriever):
+            if isinstance(item, Draft):
+                draft = item
+            else:
+                yield item
     timings["answer"] = (time.perf_counter() - t2) * 1000
 
     kept, dropped = verify(draft.citations, evidence(passages, retriever.paragraphs))
@@ -146,7 +174,7 @@ def ask(
         # Every cite failed verification: an uncited answer must not reach the user.
         text, refused = REFUSAL, True
     timings["total"] = (time.perf_counter() - t0) * 1000
-    return Answer(
+    yield Answer(
         question=question,
         text=text,
         citations=tuple(kept),

@@ -87,6 +87,31 @@ def parse_ranking(raw: str) -> list[tuple[int, int]]:
     return [key for key in (parse_key(k) for k in ranking.ranking) if key is not None]
 
 
+def complete_sentences(buffer: str) -> list[OutputSentence]:
+    """The sentence objects already complete in a reply that is still streaming in.
+
+    The reply is one JSON object, so nothing can be parsed whole until it ends; each element
+    of its ``sentences`` array can be, as soon as its closing brace arrives.
+    """
+    start = buffer.find('"sentences"')
+    start = buffer.find("[", start) if start >= 0 else -1
+    if start < 0:
+        return []
+    decoder = json.JSONDecoder()
+    pos = start + 1
+    out: list[OutputSentence] = []
+    while True:
+        while pos < len(buffer) and buffer[pos] in " \t\r\n,":
+            pos += 1
+        if pos >= len(buffer) or buffer[pos] != "{":
+            return out
+        try:
+            obj, pos = decoder.raw_decode(buffer, pos)
+            out.append(OutputSentence.model_validate(obj))
+        except (json.JSONDecodeError, ValidationError):
+            return out
+
+
 # Figures a sentence states: 2016, 1.5, 100,000, 35%; a year or amount is a fact to check.
 _NUMBER_RE = re.compile(r"(?<![\w.])\d[\d,]*(?:\.\d+)?")
 

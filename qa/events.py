@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from qa.api import ask, get_retriever
+from qa.api import ask_stream, get_retriever
 from qa.errors import ExhibitQAError
 from qa.settings import Settings
 from qa.types import Answer, Citation, Paragraph
@@ -23,10 +23,11 @@ class Status:
 
 @dataclass(frozen=True)
 class AnswerText:
-    """The answer text (the whole text so far)."""
+    """The answer text (the whole text so far: verified sentences while ``partial``)."""
 
     text: str
     refused: bool
+    partial: bool = False
 
 
 @dataclass(frozen=True)
@@ -74,8 +75,14 @@ Event = Status | AnswerText | CitedParagraph | Uncited | Note | Failed | Done
 def ask_events(question: str, *, exhibits: list[int] | None = None, settings: Settings) -> Iterator[Event]:
     """Answer ``question``, yielding events as each part is ready."""
     yield Status("Searching the exhibits\u2026")
+    answer: Answer | None = None
     try:
-        answer = ask(question, exhibits=exhibits, settings=settings)
+        for item in ask_stream(question, exhibits=exhibits, settings=settings):
+            if isinstance(item, Answer):
+                answer = item
+            else:
+                yield AnswerText(item, refused=False, partial=True)
+        assert answer is not None
         paragraphs = get_retriever(settings).paragraphs
     except ExhibitQAError as e:
         yield Failed(str(e))

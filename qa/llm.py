@@ -13,7 +13,14 @@ from collections.abc import Callable, Generator, Iterator, Sequence
 from typing import Any
 
 from qa.answerers import REFUSAL, Draft, Toolkit, evidence
-from qa.checks import MalformedOutput, check_sentence, parse_output, parse_ranking
+from qa.checks import (
+    MalformedOutput,
+    OutputSentence,
+    check_sentence,
+    complete_sentences,
+    parse_output,
+    parse_ranking,
+)
 from qa.extractive import ExtractiveAnswerer
 from qa.prompt import RANKING_SCHEMA, build_prompt, estimate_tokens, output_schema, rerank_messages
 from qa.settings import Settings
@@ -91,7 +98,8 @@ class LLMAnswerer:
         return draft
 
     def stream(self, question: str, passages: Sequence[Passage], tools: Toolkit) -> Iterator[str | Draft]:
-        """The model's raw text as it arrives, then the verified ``Draft`` (always last)."""
+        """The verified answer text so far, each time a sentence passes verification while the
+        model writes, then the final ``Draft`` (always last)."""
         if not passages:
             yield Draft(REFUSAL, (), True, notes=("nothing was retrieved",))
             return
@@ -106,9 +114,50 @@ class LLMAnswerer:
         notes: list[str] = []
         if prompt.trimmed:
             notes.append(f"{prompt.trimmed} retrieved passage(s) left out to fit the model's context")
+        sources = evidence(passages, tools.paragraphs)
+        shown = {(p.exhibit, p.number) for p in prompt.shown}
+        sources = {k: v for k, v in sources.items() if k in shown}
+        kept_text: list[str] = []
+        citations: list[Citation] = []
+        dropped: list[Dropped] = []
+        limit = self.settings.max_answer_sentences + 2
+        done = 0  # sentences of the reply checked so far
+
+        def check(sentences: Sequence[OutputSentence]) -> bool:
+            """Verify ``sentences``; True when one was kept (the visible answer grew)."""
+            grew = False
+            for sentence in sentences:
+                checked = check_sentence(sentence, sources)
+                for key, why in checked.dropped_cites:
+                    notes.append(
+                        f"cite {key!r} {why}"
+                        if why.startswith("re-pointed")
+                        else f"dropped cite {key!r}: {why}"
+                    )
+                if checked.dropped is not None:
+                    dropped.append(checked.dropped)
+                    continue
+                kept_text.append(_with_cites(checked.text, checked.citations))
+                citations.extend(c for c in checked.citations if c not in citations)
+                grew = True
+            return grew
+
         chunks: list[str] = []
+        generation = self._generate(prompt.messages, chunks.append)
         try:
-            usage = yield from self._generate(prompt.messages, chunks.append)
+            while True:
+                try:
+                    next(generation)
+                except StopIteration as stop:
+                    usage = stop.value
+                    break
+                # Stream verified sentences only: each is checked the moment it is complete.
+                ready = complete_sentences("".join(chunks))[:limit]
+                if len(ready) > done:
+                    grew = check(ready[done:])
+                    done = len(ready)
+                    if grew:
+                        yield " ".join(kept_text)
             output = parse_output("".join(chunks))
         except (LLMFailure, MalformedOutput) as e:
             yield self._fall_back(question, passages, tools, f"{self.name} answer unavailable: {e}")
@@ -120,23 +169,7 @@ class LLMAnswerer:
                 self.model,
                 estimated=True,
             )
-        sources = evidence(passages, tools.paragraphs)
-        shown = {(p.exhibit, p.number) for p in prompt.shown}
-        sources = {k: v for k, v in sources.items() if k in shown}
-        kept_text: list[str] = []
-        citations: list[Citation] = []
-        dropped: list[Dropped] = []
-        for sentence in output.sentences[: self.settings.max_answer_sentences + 2]:
-            checked = check_sentence(sentence, sources)
-            for key, why in checked.dropped_cites:
-                notes.append(
-                    f"cite {key!r} {why}" if why.startswith("re-pointed") else f"dropped cite {key!r}: {why}"
-                )
-            if checked.dropped is not None:
-                dropped.append(checked.dropped)
-                continue
-            kept_text.append(_with_cites(checked.text, checked.citations))
-            citations.extend(c for c in checked.citations if c not in citations)
+        check(output.sentences[done:limit])
         if not kept_text:
             why = (
                 "the model found no answer in the sources"

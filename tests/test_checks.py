@@ -266,3 +266,24 @@ def test_a_quote_of_an_injected_instruction_is_not_evidence() -> None:
         sources,
     )
     assert c.dropped is not None and "instruction to a model" in c.dropped.reason
+
+
+@pytest.mark.parametrize(
+    "buffer, texts",
+    [
+        ("", []),
+        ('{"sentences": [', []),
+        ('{"sentences": [{"text": "A.", "cites": [{"key": "62.11", "quo', []),
+        ('{"sentences": [{"text": "A.", "cites": []}', ["A."]),
+        ('{"sentences": [{"text": "A.", "cites": []}, {"text": "B', ["A."]),
+        (
+            '```json\n{"sentences": [{"text": "A.", "cites": []},\n {"text": "B.", "cites": []}]}',
+            ["A.", "B."],
+        ),
+        ('{"sentences": [{"nottext": 1}, {"text": "B.", "cites": []}]}', []),
+    ],
+)
+def test_complete_sentences_of_a_reply_still_streaming(buffer: str, texts: list[str]) -> None:
+    from qa.checks import complete_sentences
+
+    assert [s.text for s in complete_sentences(buffer)] == texts
