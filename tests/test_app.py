@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import socket
 from collections.abc import Iterator
 from pathlib import Path
@@ -79,10 +80,25 @@ def test_exhibit_filter_only_takes_exhibits_of_the_record(app_url: str) -> None:
     from gradio_client.exceptions import AppError
 
     client = Client(app_url, verbose=False)
-    _, history, *_ = client.predict("Who signed the memorandum?", [], [67], "extractive", 8, api_name="/ask")
-    assert "[Ex. 67 \u00b6" in str(history[-1]["content"])
+    _, history, evidence, *_ = client.predict(
+        "What did the steel and shipbuilding industries agree?", [], [67], "extractive", 8, api_name="/ask"
+    )
+    cites = re.findall(r"#cite-(\d+)-(\d+)", str(history[-1]["content"]))
+    assert cites and {ex for ex, _ in cites} == {"67"}  # every cite from the chosen exhibit
+    assert set(re.findall(r"\[Ex\. (\d+) \u00b6", evidence)) == {"67"}
     with pytest.raises(AppError, match="not in the list of choices"):
         client.predict("Who signed?", [], [99], "extractive", 8, api_name="/ask")
+
+
+def test_a_named_exhibit_shows_the_filter_it_implied(app_url: str) -> None:
+    from gradio_client import Client
+
+    client = Client(app_url, verbose=False)
+    _, history, evidence, *_ = client.predict(
+        "In Exhibit 69, where was the cooperation meeting held?", [], [], "extractive", 8, api_name="/ask"
+    )
+    assert "searched only Exhibit 69, which the question names" in evidence
+    assert set(re.findall(r"#cite-(\d+)-", str(history[-1]["content"]))) == {"69"}
 
 
 def test_missing_index_is_explained_not_a_traceback(tmp_path: Any) -> None:
