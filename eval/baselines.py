@@ -44,7 +44,7 @@ def llamaindex_ootb(
             index = VectorStoreIndex.from_documents(
                 [Document(text=e.text, metadata={"exhibit": e.number}) for e in exhibits],
                 storage_context=StorageContext.from_defaults(vector_store=store),
-                embed_model=get_embedder(settings.embedding_model),
+                embed_model=get_embedder(settings.embedding_model, settings),
             )
             build_s = time.perf_counter() - t0
             n_chunks = client.get_collection("ootb").count()

@@ -256,7 +256,7 @@ def _write_chroma(
         batch = todo[i : i + EMBED_BATCH]
         from index.embed import get_embedder  # loads llama-index and the model: only when embedding
 
-        vectors = get_embedder(settings.embedding_model).get_text_embedding_batch(
+        vectors = get_embedder(settings.embedding_model, settings).get_text_embedding_batch(
             [n.get_content() for n in batch]
         )
         for n, v in zip(batch, vectors, strict=True):

@@ -170,7 +170,8 @@ do not help."""
 
 RANKING_SCHEMA: dict[str, object] = {
     "type": "object",
-    "properties": {"ranking": {"type": "array", "items": {"type": "string", "pattern": "^[0-9]+[.][0-9]+$"}}},
+    # No "pattern" on the keys: llama.cpp's grammar for it slowed decoding from ~15 to ~1.3 tokens/s.
+    "properties": {"ranking": {"type": "array", "items": {"type": "string"}}},
     "required": ["ranking"],
 }
 

@@ -122,7 +122,7 @@ class Retriever:
         self._zh_exhibits = {p.exhibit for p in self.paragraphs.values() if p.lang == "zh"}
         self._bm25 = bm25s.BM25.load(str(store / "bm25"), load_corpus=True)
         self._df: Counter[str] | None = None
-        self._embedder = get_embedder(settings.embedding_model)
+        self._embedder = get_embedder(settings.embedding_model, settings)
         home = VectorHome.of(self.manifest)
         self._client = home.client(store)
         from llama_index.vector_stores.chroma import ChromaVectorStore

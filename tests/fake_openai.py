@@ -34,8 +34,12 @@ class FakeOpenAI:
     """The server; use as a context manager. ``base_url`` ends in ``/v1``."""
 
     def __init__(
-        self, replies: list[Reply] | None = None, default: Reply | Callable[[dict], Reply] | None = None
+        self,
+        replies: list[Reply] | None = None,
+        default: Reply | Callable[[dict], Reply] | None = None,
+        embed: Callable[[list[str]], list[list[float]]] | None = None,
     ):
+        self.embed = embed
         self.replies = list(replies or [])
         self.default = default
         self.requests: list[dict[str, Any]] = []
@@ -91,6 +95,24 @@ class FakeOpenAI:
             def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length", 0))
                 body = json.loads(self.rfile.read(length) or b"{}")
+                if self.path.rstrip("/") == "/v1/embeddings" and fake.embed is not None:
+                    with fake._lock:
+                        fake.requests.append(body)
+                    texts = body["input"] if isinstance(body["input"], list) else [body["input"]]
+                    vectors = fake.embed(texts)
+                    self._json(
+                        200,
+                        {
+                            "object": "list",
+                            "model": body.get("model", "fake"),
+                            "data": [
+                                {"object": "embedding", "index": i, "embedding": v}
+                                for i, v in enumerate(vectors)
+                            ],
+                            "usage": {"prompt_tokens": 1, "total_tokens": 1},
+                        },
+                    )
+                    return
                 if self.path.rstrip("/") != "/v1/chat/completions":
                     self._json(404, {"error": {"message": "not found"}})
                     return
