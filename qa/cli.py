@@ -133,6 +133,17 @@ def cmd_ask(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_bench(args: argparse.Namespace) -> int:
+    from eval.bench import run_bench, to_markdown, write
+
+    paths = [Path(p) for p in args.paths] or DEFAULT_SOURCES
+    result = run_bench(paths, Path(args.gold), _settings(args), quick=args.quick)
+    files = write(result, Path(args.out))
+    print(to_markdown(result))
+    print(f"Wrote {', '.join(str(f) for f in files)}")
+    return 0
+
+
 def cmd_local(args: argparse.Namespace) -> int:
     from qa.local import ensure_server, running_server, stop_server
 
@@ -219,6 +230,13 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--baselines", action="store_true", help="also run BM25-only, dense-only and LlamaIndex")
     p.add_argument("--store", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
     p.set_defaults(fn=cmd_eval)
+
+    p = sub.add_parser("bench", help="time indexing and answering, beside LlamaIndex out of the box")
+    p.add_argument("paths", nargs="*", help="exhibit files or folders (default data/exhibits)")
+    p.add_argument("--gold", default="eval/gold/exhibits_61_70.jsonl", help="questions to time (gold JSONL)")
+    p.add_argument("--quick", action="store_true", help="only the 1x measurements (all that exists so far)")
+    p.add_argument("--out", default="eval/results", help="directory for bench.json, bench.md, bench.png")
+    p.set_defaults(fn=cmd_bench)
 
     p = sub.add_parser("local", help="start, stop or check the packaged local model's server")
     p.add_argument("action", choices=["start", "stop", "status"])

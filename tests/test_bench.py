@@ -1,0 +1,62 @@
+"""A smoke test of the bench code on a two-exhibit record (the real bench is not run in CI)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from eval.bench import run_bench, write
+from qa.settings import Settings
+from tests.conftest import write as write_file
+
+KEYS = {
+    "build_s",
+    "noop_reindex_s",
+    "one_change_reindex_s",
+    "retrieval_p50_ms",
+    "retrieval_p95_ms",
+    "answer_p50_ms",
+    "peak_rss_mb",
+    "llamaindex",
+    "scales",
+}
+
+
+def test_bench_measures_a_small_record(tmp_path: Path) -> None:
+    src = tmp_path / "src"
+    write_file(
+        src / "Exhibit 1.txt", "EXHIBIT 1\n\nPort Notice\n\nThe port of Tianjin handled 500 ships in 2019.\n"
+    )
+    write_file(
+        src / "Exhibit 2.txt", "EXHIBIT 2\n\nRail Notice\n\nThe Harbin rail yard loaded 70 trains in 2020.\n"
+    )
+    gold = tmp_path / "gold.jsonl"
+    items = [
+        {
+            "id": "a",
+            "question": "How many ships did Tianjin handle?",
+            "answers": ["500"],
+            "all_required": False,
+            "evidence": [{"exhibit": 1, "quote": "500 ships"}],
+            "type": "numeric",
+        },
+        {
+            "id": "b",
+            "question": "How many trains did Harbin load?",
+            "answers": ["70"],
+            "all_required": False,
+            "evidence": [{"exhibit": 2, "quote": "70 trains"}],
+            "type": "numeric",
+        },
+    ]
+    gold.write_text("\n".join(json.dumps(i) for i in items) + "\n")
+    result = run_bench([src], gold, Settings(store=tmp_path / "unused"), quick=True)
+    assert set(result) >= KEYS and {"build_s", "query_p50_ms"} <= set(result["llamaindex"])
+    assert result["paragraphs"] == 4 and result["questions"] == 2
+    assert 0 < result["noop_reindex_s"] < result["build_s"] * 10
+    assert result["retrieval_p50_ms"] > 0 and result["answer_p50_ms"] >= result["retrieval_p50_ms"] * 0.5
+    assert result["scales"][0]["factor"] == 1 and result["scales"][0]["paragraphs"] == 4
+    files = write(result, tmp_path / "out")
+    assert [f.name for f in files] == ["bench.json", "bench.md", "bench.png"]
+    assert json.loads(files[0].read_text())["build_s"] == result["build_s"]
+    assert "| full build (s) |" in files[1].read_text()
