@@ -21,7 +21,10 @@ from qa.types import Citation, Passage
 
 # Cosines of e5 sit in a compressed band; this maps the useful part of it onto 0..1.
 _COS_FLOOR, _COS_SPAN = 0.75, 0.17
-_MAX_SENTENCES_EMBEDDED = 60
+# Embedding the candidate sentences is ~93% of an answer's time (~15 ms a sentence). On the gold
+# set 60, 24 and 16 gave identical accuracy and cites; 24 (p50 911 -> 751 ms) keeps a margin
+# for paraphrased questions, whose best sentence may rank low lexically.
+_MAX_SENTENCES_EMBEDDED = 24
 
 
 @dataclass(frozen=True)
@@ -84,9 +87,9 @@ class ExtractiveAnswerer:
                 )
         if not cands:
             return []
-        # Embedding every sentence would cost ~20 ms each; the lexical pre-score keeps the few
-        # that can win (Chinese sentences, which share no words with an English question, stay
-        # in through their passage's rank).
+        # Embedding every sentence would cost ~15 ms each; the lexical pre-score keeps the few
+        # that can win. Chinese sentences share no words with an English question and rarely
+        # make the cut, one reason the extractive answerer scores 0/9 on bilingual items.
         cands.sort(key=lambda c: (c.coverage + c.para_coverage, -c.rank), reverse=True)
         head = cands[:_MAX_SENTENCES_EMBEDDED]
         qv = np.asarray(tools.embed_query(question), dtype=np.float32)
