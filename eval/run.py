@@ -191,17 +191,18 @@ def summarize(results: list[ItemResult], gold_path: Path, mode: str, k: int) -> 
     }
 
 
+# Substring of a verifier reason (qa.checks) -> the name it is counted under.
+_REASON_KINDS = {
+    "not one of the sources": "not one of the sources",
+    "not verbatim": "not verbatim",
+    "which no cited paragraph contains": "figure not in cited paragraph",
+    "instruction to a model": "instruction to a model",
+    "no cite": "no cite",
+}
+
+
 def _reason_kind(reason: str) -> str:
-    for kind in (
-        "not one of the sources",
-        "not verbatim",
-        "which no cited paragraph contains",
-        "instruction to a model",
-        "no cite",
-    ):
-        if kind in reason:
-            return {"which no cited paragraph contains": "figure not in cited paragraph"}.get(kind, kind)
-    return "other"
+    return next((kind for key, kind in _REASON_KINDS.items() if key in reason), "other")
 
 
 def _verifier_summary(results: list[ItemResult]) -> dict[str, Any]:

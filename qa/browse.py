@@ -2,22 +2,15 @@
 
 from __future__ import annotations
 
-import re
-
 from qa.errors import UnknownParagraphError
+from qa.prompt import parse_key
 from qa.settings import Settings
 from qa.types import Paragraph
-
-_JUMP_RE = re.compile(
-    r"^\s*\[?\s*(?:ex(?:hibit|h)?\.?\s*)?(\d{1,5})\s*(?:,|\.|:|\u00b6|\u00b6\u00b6|para(?:graph)?\.?|p\.|\s)\s*(\d{1,5})\s*\]?\s*$",
-    re.IGNORECASE,
-)
 
 
 def parse_jump(text: str) -> tuple[int, int] | None:
     """(exhibit, paragraph) from what a user types to jump: ``61 ¶ 12``, ``Ex. 61 ¶ 12``, ``61.12``."""
-    m = _JUMP_RE.match(text)
-    return (int(m.group(1)), int(m.group(2))) if m else None
+    return parse_key(text)
 
 
 def exhibit_paragraphs(settings: Settings, exhibit: int, search: str = "") -> list[Paragraph]:

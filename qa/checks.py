@@ -11,6 +11,7 @@ import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from pydantic import AliasChoices, BaseModel, Field, ValidationError
 
@@ -50,16 +51,21 @@ class MalformedOutput(ValueError):
 _FENCE_RE = re.compile(r"^\s*```(?:json)?\s*|\s*```\s*$", re.IGNORECASE)
 
 
-def parse_output(raw: str) -> Output:
-    """The reply as an ``Output``; tolerates code fences and prose around the JSON object."""
+def _json_object(raw: str, what: str) -> Any:
+    """The one JSON object in a model's reply, allowing code fences and prose around it."""
     text = _FENCE_RE.sub("", raw.strip())
     start, end = text.find("{"), text.rfind("}")
     if start < 0 or end <= start:
-        raise MalformedOutput(f"no JSON object in the reply ({len(raw)} characters)")
+        raise MalformedOutput(f"no JSON object in the {what} ({len(raw)} characters)")
     try:
-        data = json.loads(text[start : end + 1])
+        return json.loads(text[start : end + 1])
     except json.JSONDecodeError as e:
-        raise MalformedOutput(f"the reply is not valid JSON ({e.msg} at character {e.pos})") from e
+        raise MalformedOutput(f"the {what} is not valid JSON ({e.msg} at character {e.pos})") from e
+
+
+def parse_output(raw: str) -> Output:
+    """The reply as an ``Output``; tolerates code fences and prose around the JSON object."""
+    data = _json_object(raw, "reply")
     if isinstance(data, dict) and isinstance(data.get("sentences"), str):
         data["sentences"] = [{"text": data["sentences"], "cites": []}]
     try:
@@ -76,14 +82,10 @@ class Ranking(BaseModel):
 
 def parse_ranking(raw: str) -> list[tuple[int, int]]:
     """The (exhibit, paragraph) keys of a reranker's reply, in its order; unreadable keys skipped."""
-    text = _FENCE_RE.sub("", raw.strip())
-    start, end = text.find("{"), text.rfind("}")
     try:
-        ranking = Ranking.model_validate(json.loads(text[start : end + 1])) if 0 <= start < end else None
-    except (json.JSONDecodeError, ValidationError) as e:
-        raise MalformedOutput(f"the ranking is not the asked-for JSON ({type(e).__name__})") from e
-    if ranking is None:
-        raise MalformedOutput("no JSON object in the ranking reply")
+        ranking = Ranking.model_validate(_json_object(raw, "ranking"))
+    except ValidationError as e:
+        raise MalformedOutput(f"the ranking does not have the asked-for shape: {e.errors()[0]['msg']}") from e
     return [key for key in (parse_key(k) for k in ranking.ranking) if key is not None]
 
 

@@ -42,11 +42,16 @@ def key_of(p: Paragraph) -> str:
     return f"{p.exhibit}.{p.number}"
 
 
-KEY_RE = re.compile(r"^\s*\[?\s*(?:Ex(?:hibit)?\.?\s*)?(\d{1,5})\s*[.:\-\u00b6,/ ]+\s*(\d{1,5})\s*\]?\s*$")
+KEY_RE = re.compile(
+    r"^\s*\[?\s*(?:ex(?:hibit|h)?\.?\s*)?(\d{1,5})"
+    r"(?:\s*[.:\-\u00b6,/]+\s*|\s*(?:para(?:graph)?\.?|p\.)\s*|\s+)(\d{1,5})\s*\]?\s*$",
+    re.IGNORECASE,
+)
 
 
 def parse_key(key: str) -> tuple[int, int] | None:
-    """(exhibit, paragraph) from a key as models write it: ``61.12``, ``[61.12]``, ``Ex. 61 ¶ 12``."""
+    """(exhibit, paragraph) from a key as models (and people) write it: ``61.12``, ``[61.12]``,
+    ``Ex. 61 ¶ 12``, ``exhibit 61 para 12``."""
     m = KEY_RE.match(key)
     return (int(m.group(1)), int(m.group(2))) if m else None
 
