@@ -1,4 +1,4 @@
-"""Hybrid retrieval: dense (Chroma through LlamaIndex) and BM25, fused by reciprocal rank."""
+"""Hybrid retrieval: dense (Chroma) and BM25 (bm25s), fused by LlamaIndex's reciprocal-rank fusion."""
 
 from __future__ import annotations
 
@@ -6,16 +6,16 @@ import functools
 import math
 import re
 from collections import Counter
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import chromadb.errors
-from llama_index.core import VectorStoreIndex
+import numpy as np
 from llama_index.core.base.base_retriever import BaseRetriever
 from llama_index.core.llms import MockLLM
 from llama_index.core.retrievers import QueryFusionRetriever
 from llama_index.core.schema import NodeWithScore, QueryBundle
-from llama_index.core.vector_stores import FilterOperator, MetadataFilter, MetadataFilters
 
 from index.embed import get_embedder
 from index.store import (
@@ -27,45 +27,11 @@ from index.store import (
 from index.vectors import VectorHome
 from qa.diversity import diverse_top
 from qa.errors import ConfigError, IndexStaleError
+from qa.hits import BM25Hits, DenseHits, where
 from qa.questions import reference_terms
 from qa.settings import Settings
 from qa.text import terms
 from qa.types import Paragraph, Passage
-
-
-class _ToParagraphs(BaseRetriever):
-    """Maps hits (whole paragraphs or windows of them) to one canonical node per paragraph.
-
-    Fusion identifies nodes by hash, so both retrievers must hand it the very same node for a
-    paragraph; windows of one paragraph collapse to their best-ranked hit.
-    """
-
-    def __init__(
-        self,
-        inner: BaseRetriever,
-        nodes: dict[tuple[int, int], Any],
-        allowed: set[int] | None,
-        skip: set[tuple[int, int]],
-    ):
-        super().__init__()
-        self._inner = inner
-        self._nodes = nodes
-        self._allowed = allowed
-        self._skip = skip
-
-    def _retrieve(self, query_bundle: QueryBundle) -> list[NodeWithScore]:
-        out: list[NodeWithScore] = []
-        seen: set[tuple[int, int]] = set()
-        for hit in self._inner.retrieve(query_bundle):
-            key = (int(hit.node.metadata["exhibit"]), int(hit.node.metadata["paragraph"]))
-            # bm25s returns masked-out or zero-score documents to fill k; they are not hits.
-            if key in seen or (hit.score is not None and hit.score <= 0):
-                continue
-            if (self._allowed is not None and key[0] not in self._allowed) or key in self._skip:
-                continue
-            seen.add(key)
-            out.append(NodeWithScore(node=self._nodes[key], score=hit.score))
-        return out
 
 
 class _Translated(BaseRetriever):
@@ -89,6 +55,8 @@ _ZH_SLOTS = 2
 # The mirror image: a Chinese question's BM25 hits are all Chinese, so English translations get
 # this many places (the aligned translations of the top hits first, then dense English hits).
 _EN_SLOTS = 3
+_QUERY_CACHE = 256
+_TEXT_CACHE = 4096
 
 
 def _with_quota(
@@ -108,30 +76,52 @@ class Retriever:
 
     def __init__(self, settings: Settings):
         import bm25s
+        import Stemmer
 
         self.settings = settings
         store = Path(settings.store)
         self.manifest = check_current(store, settings)
-        self.paragraphs: dict[tuple[int, int], Paragraph] = {
-            (p.exhibit, p.number): p for p in load_paragraphs(store)
-        }
-        self._nodes = {
-            key: paragraph_node(p, settings.contextual_headings) for key, p in self.paragraphs.items()
-        }
+        ordered = load_paragraphs(store)
+        # The BM25 documents are the paragraphs in paragraphs.jsonl order (index.store writes both).
+        self._keys: list[tuple[int, int]] = [(p.exhibit, p.number) for p in ordered]
+        self.paragraphs: dict[tuple[int, int], Paragraph] = dict(zip(self._keys, ordered, strict=True))
+        self._node_cache: dict[tuple[int, int], Any] = {}
         self._boilerplate = {key for key, p in self.paragraphs.items() if p.boilerplate}
         self._zh_exhibits = {p.exhibit for p in self.paragraphs.values() if p.lang == "zh"}
-        self._bm25 = bm25s.BM25.load(str(store / "bm25"), load_corpus=True)
+        self._exhibit_of = np.array([e for e, _ in self._keys], dtype=np.int32)
+        self._is_zh = np.array([p.lang == "zh" for p in ordered], dtype=bool)
+        self._kept = ~np.array([p.boilerplate for p in ordered], dtype=bool)
+        # Memory-mapped: a 100x record's BM25 matrix is paged in as searches touch it.
+        self._bm25 = bm25s.BM25.load(str(store / "bm25"), load_corpus=False, mmap=True, show_progress=False)
+        if int(self._bm25.scores["num_docs"]) != len(ordered):
+            raise IndexStaleError(
+                f"The BM25 index in {store} does not match its paragraphs.jsonl; rebuild with "
+                "`exhibitqa index --rebuild`."
+            )
+        self._stemmer = Stemmer.Stemmer("english")
         self._df: Counter[str] | None = None
+        self._query_vectors: dict[str, list[float]] = {}
+        self._text_vectors: dict[str, list[float]] = {}
         self._embedder = get_embedder(settings.embedding_model, settings)
         home = VectorHome.of(self.manifest)
         self._client = home.client(store)
-        from llama_index.vector_stores.chroma import ChromaVectorStore
+        self._collection = self._client.get_collection(home.collection)
 
-        collection = self._client.get_collection(home.collection)
-        self._index = VectorStoreIndex.from_vector_store(
-            ChromaVectorStore(chroma_collection=collection),
-            embed_model=self._embedder,
-        )
+    def _node(self, key: tuple[int, int]) -> Any:
+        """The one node fusion sees for a paragraph (fusion identifies nodes by their hash)."""
+        node = self._node_cache.get(key)
+        if node is None:
+            node = paragraph_node(self.paragraphs[key], self.settings.contextual_headings)
+            self._node_cache[key] = node
+        return node
+
+    def _mask(self, allowed: set[int] | None, skip_boilerplate: bool, zh_only: bool = False) -> np.ndarray:
+        mask = self._kept.copy() if skip_boilerplate else np.ones(len(self._keys), dtype=bool)
+        if allowed is not None:
+            mask &= np.isin(self._exhibit_of, sorted(allowed))
+        if zh_only:
+            mask &= self._is_zh
+        return mask
 
     @property
     def exhibits(self) -> list[int]:
@@ -163,8 +153,6 @@ class Retriever:
 
         ``method`` is "hybrid" (dense and BM25 fused), or "dense" or "bm25" alone (baselines).
         """
-        from llama_index.retrievers.bm25 import BM25Retriever
-
         k = k or self.settings.k
         allowed = set(exhibits) if exhibits else None
         if allowed is not None:
@@ -174,36 +162,23 @@ class Retriever:
                     f"No exhibit {', '.join(map(str, unknown))} in this index. "
                     f"It holds exhibits {', '.join(map(str, self.exhibits))}."
                 )
-        filters = (
-            MetadataFilters(
-                filters=[MetadataFilter(key="exhibit", value=sorted(allowed), operator=FilterOperator.IN)]
-            )
-            if allowed
-            else None
-        )
         n = self.settings.candidates
-        skip = set() if self.settings.include_boilerplate else self._boilerplate
-        dense = self._index.as_retriever(similarity_top_k=n, filters=filters)
-        bm25 = BM25Retriever(
-            existing_bm25=self._bm25,
-            similarity_top_k=min(n, len(self.paragraphs)),
-            token_pattern=BM25_TOKEN_PATTERN,
-            filters=filters,
-        )
-        parts: dict[str, BaseRetriever] = {
-            "dense": _ToParagraphs(dense, self._nodes, allowed, skip),
-            "bm25": _ToParagraphs(bm25, self._nodes, allowed, skip),
-        }
+        skip_bp = not self.settings.include_boilerplate
+        skip = self._boilerplate if skip_bp else set()
+        chinese_question = bool(_CJK_RE.search(question))
+        bundle = QueryBundle(question, embedding=self.embed_query(question))
+
+        def bm25(zh_only: bool = False) -> BM25Hits:
+            mask = self._mask(allowed, skip_bp, zh_only)
+            return BM25Hits(self._bm25, self._keys, self._node, mask, n, BM25_TOKEN_PATTERN, self._stemmer)
+
+        def dense(lang: str | None = None) -> DenseHits:
+            return DenseHits(self._collection, self.embed_query, self._node, n, where(exhibits, lang), skip)
+
+        parts: dict[str, BaseRetriever] = {"dense": dense(), "bm25": bm25()}
         zh_scope = self._zh_exhibits if allowed is None else self._zh_exhibits & allowed
-        if zh_scope and not _CJK_RE.search(question):
-            zh_only = [MetadataFilter(key="lang", value="zh", operator=FilterOperator.EQ)]
-            bm25_zh = BM25Retriever(
-                existing_bm25=self._bm25,
-                similarity_top_k=min(n, len(self.paragraphs)),
-                token_pattern=BM25_TOKEN_PATTERN,
-                filters=MetadataFilters(filters=zh_only + (filters.filters if filters else [])),  # type: ignore[operator]
-            )
-            parts["bm25_zh"] = _ToParagraphs(_Translated(bm25_zh), self._nodes, allowed, skip)
+        if zh_scope and not chinese_question:
+            parts["bm25_zh"] = _Translated(bm25(zh_only=True))
         if method not in (*parts, "hybrid"):
             raise ConfigError(f"Unknown retrieval method '{method}': use hybrid, dense or bm25.")
         retriever: BaseRetriever = (
@@ -219,34 +194,27 @@ class Retriever:
             )
         )
         try:
-            hits = retriever.retrieve(question)
+            hits = retriever.retrieve(bundle)
+            if method == "hybrid":
+                keep = diverse_top(
+                    [int(h.node.metadata["exhibit"]) for h in hits],
+                    k,
+                    cap=self.settings.exhibit_cap or k,
+                    required=sorted(allowed) if allowed else (),
+                )
+                hits = [hits[i] for i in keep]
+            hits = hits[:k]
+            if method == "hybrid" and "bm25_zh" in parts and k > 2:
+                hits = _with_quota(hits, parts["bm25_zh"].retrieve(bundle), k, _ZH_SLOTS)
+            if method == "hybrid" and chinese_question and k > 2:
+                english = self._translations(hits) + dense("en").retrieve(bundle)
+                hits = _with_quota(hits, english, k, _EN_SLOTS)
         except chromadb.errors.NotFoundError as e:
             # This retriever's generation was swapped out under it by a rebuild.
             raise IndexStaleError(
                 f"The index in {self.settings.store} was rebuilt while this search ran; ask again "
                 "(qa.ask and the app pick up the new index by themselves)."
             ) from e
-        if method == "hybrid":
-            keep = diverse_top(
-                [int(h.node.metadata["exhibit"]) for h in hits],
-                k,
-                cap=self.settings.exhibit_cap or k,
-                required=sorted(allowed) if allowed else (),
-            )
-            hits = [hits[i] for i in keep]
-        hits = hits[:k]
-        if method == "hybrid" and "bm25_zh" in parts and k > 2:
-            hits = _with_quota(hits, parts["bm25_zh"].retrieve(question), k, _ZH_SLOTS)
-        if method == "hybrid" and _CJK_RE.search(question) and k > 2:
-            en_only = [MetadataFilter(key="lang", value="en", operator=FilterOperator.EQ)]
-            dense_en = self._index.as_retriever(
-                similarity_top_k=n,
-                filters=MetadataFilters(filters=en_only + (filters.filters if filters else [])),  # type: ignore[operator]
-            )
-            english = self._translations(hits) + _ToParagraphs(dense_en, self._nodes, allowed, skip).retrieve(
-                question
-            )
-            hits = _with_quota(hits, english, k, _EN_SLOTS)
         return [
             Passage(
                 paragraph=self.paragraphs[
@@ -267,16 +235,38 @@ class Retriever:
                 for n in para.aligned:
                     other = self.paragraphs.get((para.exhibit, n))
                     if other is not None and other.lang == "en" and not other.boilerplate:
-                        out.append(NodeWithScore(node=self._nodes[(para.exhibit, n)], score=h.score))
+                        out.append(NodeWithScore(node=self._node((para.exhibit, n)), score=h.score))
         return out
 
     # The Toolkit an answerer uses (qa.answerers.Toolkit).
 
     def embed_query(self, text: str) -> list[float]:
-        return list(self._embedder.get_query_embedding(text))
+        # The search and the answerer both need the question's vector; it is computed once.
+        vector = self._query_vectors.get(text)
+        if vector is None:
+            vector = list(self._embedder.get_query_embedding(text))
+            if len(self._query_vectors) >= _QUERY_CACHE:
+                self._query_vectors.pop(next(iter(self._query_vectors)))
+            self._query_vectors[text] = vector
+        return vector
 
     def embed_texts(self, texts: list[str]) -> list[list[float]]:
-        return [list(v) for v in self._embedder.get_text_embedding_batch(texts)]
+        # Related questions keep landing on the same paragraphs: their sentences are embedded once.
+        todo = list(dict.fromkeys(t for t in texts if t not in self._text_vectors))
+        if todo:
+            for t, v in zip(todo, self._embedder.get_text_embedding_batch(todo), strict=True):
+                if len(self._text_vectors) >= _TEXT_CACHE:
+                    self._text_vectors.pop(next(iter(self._text_vectors)))
+                self._text_vectors[t] = list(v)
+        return [self._text_vectors[t] for t in texts]
+
+    def closeness(self, question: str, keys: Sequence[tuple[int, int]]) -> list[float]:
+        """Cosine of the question to each paragraph's first-window vector, read from Chroma."""
+        ids = [self.paragraphs[k].key for k in keys]
+        got = self._collection.get(ids=ids, include=["embeddings"])
+        found = dict(zip(got["ids"], got["embeddings"], strict=True))
+        q = np.asarray(self.embed_query(question), dtype=np.float32)
+        return [float(np.asarray(found[i], dtype=np.float32) @ q) if i in found else 0.0 for i in ids]
 
     def df(self, term: str) -> int:
         """How many paragraphs of the record use ``term`` (a term as ``qa.text.terms`` makes it)."""
