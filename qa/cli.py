@@ -7,7 +7,7 @@ import json
 import sys
 from pathlib import Path
 
-from qa.errors import ExhibitQAError, UnknownParagraphError
+from qa.errors import ConfigError, ExhibitQAError, UnknownParagraphError
 from qa.settings import Settings
 
 DEFAULT_SOURCES = [Path("data/exhibits")]
@@ -137,7 +137,11 @@ def cmd_bench(args: argparse.Namespace) -> int:
     from eval.bench import run_bench, to_markdown, write
 
     paths = [Path(p) for p in args.paths] or DEFAULT_SOURCES
-    result = run_bench(paths, Path(args.gold), _settings(args), quick=args.quick)
+    try:
+        scales = tuple(int(f) for f in args.scales.split(","))
+    except ValueError:
+        raise ConfigError(f"--scales {args.scales!r}: give factors like 1,10,100.") from None
+    result = run_bench(paths, Path(args.gold), _settings(args), quick=args.quick, scales=scales)
     files = write(result, Path(args.out))
     print(to_markdown(result))
     print(f"Wrote {', '.join(str(f) for f in files)}")
@@ -234,7 +238,10 @@ def parser() -> argparse.ArgumentParser:
     p = sub.add_parser("bench", help="time indexing and answering, beside LlamaIndex out of the box")
     p.add_argument("paths", nargs="*", help="exhibit files or folders (default data/exhibits)")
     p.add_argument("--gold", default="eval/gold/exhibits_61_70.jsonl", help="questions to time (gold JSONL)")
-    p.add_argument("--quick", action="store_true", help="only the 1x measurements (all that exists so far)")
+    p.add_argument(
+        "--quick", action="store_true", help="only the 1x measurements (skip the 10x/100x scaling runs)"
+    )
+    p.add_argument("--scales", default="1,10,100", help="record sizes of the scaling runs, as factors")
     p.add_argument("--out", default="eval/results", help="directory for bench.json, bench.md, bench.png")
     p.set_defaults(fn=cmd_bench)
 

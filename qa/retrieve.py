@@ -260,6 +260,11 @@ class Retriever:
                 self._text_vectors[t] = list(v)
         return [self._text_vectors[t] for t in texts]
 
+    def clear_caches(self) -> None:
+        """Forget embedded questions and sentences (benchmarks time each question from scratch)."""
+        self._query_vectors.clear()
+        self._text_vectors.clear()
+
     def closeness(self, question: str, keys: Sequence[tuple[int, int]]) -> list[float]:
         """Cosine of the question to each paragraph's first-window vector, read from Chroma."""
         ids = [self.paragraphs[k].key for k in keys]

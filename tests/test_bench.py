@@ -60,3 +60,37 @@ def test_bench_measures_a_small_record(tmp_path: Path) -> None:
     assert [f.name for f in files] == ["bench.json", "bench.md", "bench.png"]
     assert json.loads(files[0].read_text())["build_s"] == result["build_s"]
     assert "| full build (s) |" in files[1].read_text()
+
+
+def test_scaling_runs_build_and_query_copies_of_the_record(tmp_path: Path) -> None:
+    src = tmp_path / "src"
+    write_file(
+        src / "record.txt",
+        "EXHIBIT 1\n\nPort Notice\n\nThe port of Tianjin handled 500 ships in 2019 and more later.\n\n"
+        "EXHIBIT 2\n\nRail Notice\n\nThe Harbin rail yard loaded 70 trains in 2020, a record year.\n",
+    )
+    gold = tmp_path / "gold.jsonl"
+    gold.write_text(
+        json.dumps(
+            {
+                "id": "a",
+                "question": "How many ships did Tianjin handle?",
+                "answers": ["500"],
+                "all_required": False,
+                "evidence": [{"exhibit": 1, "quote": "500 ships"}],
+                "type": "numeric",
+            }
+        )
+        + "\n"
+    )
+    result = run_bench([src], gold, Settings(store=tmp_path / "unused"), quick=False, scales=(1, 3))
+    one, three = result["scales"]
+    assert (one["factor"], three["factor"]) == (1, 3)
+    assert three["paragraphs"] == 3 * one["paragraphs"] == 12
+    # Copies reuse the 1x vectors: nothing but the question is embedded.
+    assert three["vector_reuse"].get("embedded", 0) == 0 and three["vector_reuse"]["exact"] > 0
+    assert three["hnsw_recall"] > 0.9 and three["retrieval_p50_ms"] > 0
+    assert three["est_build_with_embedding_s"] >= three["build_s"]
+    assert set(result["growth"]) >= {"build_s", "retrieval_p50_ms", "rss_mb", "disk_mb"}
+    md = write(result, tmp_path / "out")[1].read_text()
+    assert "| 3× | 12 |" in md and "Growth exponents" in md
