@@ -259,7 +259,7 @@ def build_demo(settings: Settings) -> gr.Blocks:
         gr.Markdown("## ExhibitQA\nAsk the record; every answer cites `[Ex. N ¶ P]` with the quoted words.")
         with gr.Tab("Ask"), gr.Row():
             with gr.Column(scale=3):
-                chat = gr.Chatbot(label="Answers", height=480)
+                chat = gr.Chatbot(label="Answers", height=480, elem_id="chat")
                 question = gr.Textbox(
                     label="Question", placeholder="Ask about the exhibits\u2026", elem_id="question"
                 )

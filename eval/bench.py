@@ -244,14 +244,16 @@ def to_markdown(b: dict[str, Any]) -> str:
         lines += [
             "",
             "| scale | paragraphs | build (s) | build + embedding, est. (s) | retrieval p50 / p95 (ms) "
-            "| answer p50 (ms) | first answer (s) | serving RSS (MB) | build RSS (MB) | disk (MB) | HNSW recall@30 |",
+            "| answer p50 (ms) | first answer (s) | serving RSS (MB) | build RSS (MB) | disk (MB) "
+            "| HNSW recall@30: by score / by id |",
             "|---|---|---|---|---|---|---|---|---|---|---|",
         ]
         for r in b["scales"]:
             lines.append(
                 f"| {r['factor']}× | {r['paragraphs']} | {r['build_s']} | {r['est_build_with_embedding_s']} "
                 f"| {r['retrieval_p50_ms']} / {r['retrieval_p95_ms']} | {r['answer_p50_ms']} "
-                f"| {r['first_answer_s']} | {r['rss_mb']} | {r['build_rss_mb']} | {r['disk_mb']} | {r['hnsw_recall']} |"
+                f"| {r['first_answer_s']} | {r['rss_mb']} | {r['build_rss_mb']} | {r['disk_mb']} "
+                f"| {r['hnsw_recall']} / {r.get('hnsw_recall_ids')} |"
             )
         g = b["growth"]
         lines += [

@@ -12,9 +12,11 @@ import fcntl
 import shutil
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+
+from qa.errors import ConfigError
 
 
 def _siblings(store: Path, kind: str) -> list[Path]:
@@ -22,11 +24,26 @@ def _siblings(store: Path, kind: str) -> list[Path]:
 
 
 @contextmanager
-def build_lock(store: Path) -> Iterator[None]:
-    """Held for a whole build: one builder per store at a time (others wait their turn)."""
-    store.parent.mkdir(parents=True, exist_ok=True)
-    with open(store.parent / f".{store.name}.lock", "w") as f:
-        fcntl.flock(f, fcntl.LOCK_EX)
+def build_lock(store: Path, on_wait: Callable[[], None] | None = None) -> Iterator[None]:
+    """Held for a whole build: one builder per store at a time (others wait their turn).
+
+    ``on_wait`` is called once if another build holds the lock, before waiting for it.
+    """
+    try:
+        store.parent.mkdir(parents=True, exist_ok=True)
+        lock = open(store.parent / f".{store.name}.lock", "w")  # noqa: SIM115 - closed below
+    except OSError as e:
+        raise ConfigError(
+            f"Cannot write the index at {store} ({e.strerror or e}). Choose a writable place with "
+            "--store or EXHIBITQA_STORE."
+        ) from e
+    with lock as f:
+        try:
+            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            if on_wait is not None:
+                on_wait()
+            fcntl.flock(f, fcntl.LOCK_EX)
         try:
             yield
         finally:

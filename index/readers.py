@@ -36,6 +36,12 @@ def decode(data: bytes, name: str) -> str:
     encoding charset-normalizer detects (GB18030/GBK, cp1252, ...); newlines normalised."""
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
         text = data.decode("utf-16")
+    elif b"\x00" in data[:65536]:
+        # Text never holds NUL bytes outside UTF-16 (handled above); decoding a binary file
+        # "successfully" would index gibberish.
+        raise SourceError(
+            f"{name}: holds binary data, not text. Is it an image or archive named like a text file?"
+        )
     else:
         try:
             text = data.decode("utf-8-sig")

@@ -39,17 +39,29 @@ class SourceFile:
     sha256: str
 
 
-def find_sources(paths: Iterable[Path]) -> tuple[list[SourceFile], list[str]]:
-    """Files to index under ``paths`` (files or directories), and warnings for skipped files."""
+MAX_FILE_MB = 200  # a bigger file is almost surely not one exhibit (a disk image, a video)
+
+
+def find_sources(
+    paths: Iterable[Path], max_file_mb: float = MAX_FILE_MB
+) -> tuple[list[SourceFile], list[str]]:
+    """Files to index under ``paths`` (files or directories), and warnings for skipped files.
+
+    Inside a folder, hidden files are skipped, and so are links that lead out of the folder:
+    indexing a folder never reads files its owner did not put in it.
+    """
     files: list[Path] = []
     warnings: list[str] = []
     for p in paths:
         if not p.exists():
             raise SourceError(f"{p}: no such file or directory. Check the path you gave to index.")
         if p.is_dir():
+            root = p.resolve()
             for f in sorted(p.rglob("*")):
                 if f.is_file() and not any(part.startswith(".") for part in f.relative_to(p).parts):
-                    if not is_supported(f):
+                    if not f.resolve().is_relative_to(root):
+                        warnings.append(f"skipped {f}: a link to {f.resolve()}, outside {p}")
+                    elif not is_supported(f):
                         warnings.append(f"skipped {f}: no reader for '{f.suffix or f.name}' files")
                     elif exhibit_number_from_name(f.name) is None and not _has_exhibit_lines(f):
                         warnings.append(
@@ -69,7 +81,18 @@ def find_sources(paths: Iterable[Path]) -> tuple[list[SourceFile], list[str]]:
             + f". Give exhibit files of these types: {', '.join(sorted(READERS))}."
             + "".join(f"\n  {w}" for w in warnings)
         )
+    for f in files:
+        size = f.stat().st_size
+        if size > max_file_mb * 1048576:
+            raise SourceError(
+                f"{f} is {_size(size)}; exhibit files are limited to {max_file_mb:g} MB "
+                "(EXHIBITQA_MAX_FILE_MB). Split it, or raise the limit if it really is one exhibit."
+            )
     return [SourceFile(f, hashlib.sha256(f.read_bytes()).hexdigest()) for f in files], warnings
+
+
+def _size(n: int) -> str:
+    return f"{n / 1048576:,.1f} MB" if n >= 1048576 else f"{n / 1024:,.0f} KB"
 
 
 def _has_exhibit_lines(path: Path) -> bool:
@@ -118,7 +141,8 @@ def read_source(src: SourceFile) -> list[tuple[Exhibit, list[Paragraph]]]:
     for number, offset, body in parts:
         paras = paragraphs_of(number, body, offset, source)
         title = paras[0].title if paras else ""
-        out.append((Exhibit(number, title, str(src.path), body, problem=source.problem), paras))
+        problem = source.problem or ("" if paras else "it holds no text")
+        out.append((Exhibit(number, title, str(src.path), body, problem=problem), paras))
     return out
 
 

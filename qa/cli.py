@@ -40,7 +40,13 @@ def cmd_index(args: argparse.Namespace) -> int:
 
     paths = [Path(p) for p in args.paths] or DEFAULT_SOURCES
     reuse = [Path(p) for p in args.reuse_from or []]
-    report = build(paths, settings, rebuild=args.rebuild, progress=progress, reuse_from=reuse)
+
+    def waiting() -> None:
+        print(f"Another build of {settings.store} is running; waiting for it to finish...", file=sys.stderr)
+
+    report = build(
+        paths, settings, rebuild=args.rebuild, progress=progress, reuse_from=reuse, on_wait=waiting
+    )
     if bar is not None:
         bar.close()
     for w in report.warnings:

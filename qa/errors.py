@@ -15,6 +15,17 @@ class IndexMissingError(ExhibitQAError):
     """No usable index store where one was expected."""
 
 
+class IndexDamagedError(IndexMissingError):
+    """Files of the store are missing or unreadable; a rebuild replaces them."""
+
+
+def damaged(store: str, what: str) -> IndexDamagedError:
+    return IndexDamagedError(
+        f"The index in {store} is damaged ({what}). Rebuild it: "
+        f"`exhibitqa index data/exhibits --rebuild --store {store}` (give your exhibit folder)."
+    )
+
+
 class IndexStaleError(ExhibitQAError):
     """The store was built with other settings or another embedding model."""
 

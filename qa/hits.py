@@ -49,7 +49,7 @@ class BM25Hits(BaseRetriever):
             query_bundle.query_str, stemmer=self._stemmer, token_pattern=self._pattern, show_progress=False
         )
         docs, scores = self._bm25.retrieve(
-            tokens, k=self._k, show_progress=False, weight_mask=self._mask, n_threads=1
+            tokens, k=self._k, show_progress=False, weight_mask=self._mask, n_threads=0
         )
         # bm25s fills k with masked-out or zero-score documents; they are not hits.
         return [

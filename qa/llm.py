@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import logging
 import re
+import time
 from collections.abc import Callable, Generator, Iterator, Sequence
+from dataclasses import replace
 from typing import Any
 
 from qa.answerers import REFUSAL, Draft, Toolkit, evidence
@@ -31,6 +33,15 @@ log = logging.getLogger(__name__)
 
 class LLMFailure(RuntimeError):
     """The endpoint gave no usable reply; the message says why, for the user's note."""
+
+    def __init__(self, message: str, *, retryable: bool = False, retry_after: float | None = None):
+        super().__init__(message)
+        self.retryable = retryable
+        self.retry_after = retry_after
+
+
+# Statuses worth asking again (as the openai client would); 401/403/404/400 never are.
+_RETRY_STATUSES = {408, 409, 429, 500, 502, 503, 504}
 
 
 class LLMAnswerer:
@@ -54,12 +65,13 @@ class LLMAnswerer:
         self.model = model
         self.json_mode = json_mode
         self.schema = schema
-        # The client retries 408/409/429/5xx and connection errors with exponential backoff.
+        # Retries are ours (``_generate_retrying``), not the client's: the client would honour a
+        # Retry-After of up to 60 s per attempt, past any time limit the user set.
         self.client = openai.OpenAI(
             base_url=base_url,
             api_key=api_key,
-            timeout=settings.llm_timeout,
-            max_retries=settings.llm_retries,
+            timeout=min(settings.llm_timeout, settings.llm_total_timeout),
+            max_retries=0,
         )
         self.fallback = ExtractiveAnswerer(settings)
 
@@ -143,7 +155,7 @@ class LLMAnswerer:
             return grew
 
         chunks: list[str] = []
-        generation = self._generate(prompt.messages, chunks.append)
+        generation = self._generate_retrying(prompt.messages, chunks.append)
         try:
             while True:
                 try:
@@ -170,13 +182,21 @@ class LLMAnswerer:
                 estimated=True,
             )
         check(output.sentences[done:limit])
-        if not kept_text:
-            why = (
-                "the model found no answer in the sources"
-                if not output.sentences
-                else "no sentence survived verification"
-            )
+        if not kept_text and not output.sentences:
+            why = "the model found no answer in the sources"
             yield Draft(REFUSAL, (), True, notes=(*notes, why), dropped=tuple(dropped), usage=usage)
+            return
+        if not kept_text:
+            # The model answered but cited nothing checkable: the verified extractive answer is
+            # worth more than a refusal, and the note says what was wrong with the model's.
+            reasons = sorted({d.reason for d in dropped})
+            fallback = self._fall_back(
+                question,
+                passages,
+                tools,
+                f"no sentence of the {self.name} answer survived verification ({'; '.join(reasons)})",
+            )
+            yield replace(fallback, notes=(*notes, *fallback.notes), dropped=tuple(dropped), usage=usage)
             return
         if dropped:
             notes.append(f"{len(dropped)} unsupported sentence(s) removed")
@@ -189,8 +209,36 @@ class LLMAnswerer:
             usage=usage,
         )
 
-    def _generate(
+    def _generate_retrying(
         self, messages: Sequence[dict[str, str]], sink: Callable[[str], None]
+    ) -> Generator[str, None, Usage | None]:
+        """``_generate``, asked again (at most ``llm_retries`` times) on 429, 5xx and lost
+        connections before any text arrived, all within ``llm_total_timeout``."""
+        deadline = time.monotonic() + self.settings.llm_total_timeout
+        received: list[str] = []
+
+        def both(text: str) -> None:
+            received.append(text)
+            sink(text)
+
+        for attempt in range(self.settings.llm_retries + 1):
+            try:
+                return (yield from self._generate(messages, both, deadline))
+            except LLMFailure as e:
+                if received or not e.retryable or attempt == self.settings.llm_retries:
+                    raise
+                wait = e.retry_after if e.retry_after is not None else 0.5 * 2**attempt
+                if time.monotonic() + wait > deadline:
+                    raise LLMFailure(
+                        f"{e}; waiting {wait:g} s to retry would pass the "
+                        f"{self.settings.llm_total_timeout:g} s limit (EXHIBITQA_LLM_TOTAL_TIMEOUT)"
+                    ) from e
+                log.info("%s; retrying in %.1f s", e, wait)
+                time.sleep(wait)
+        raise AssertionError("unreachable: the last attempt returns or raises")
+
+    def _generate(
+        self, messages: Sequence[dict[str, str]], sink: Callable[[str], None], deadline: float
     ) -> Generator[str, None, Usage | None]:
         """Stream one completion into ``sink``; returns the usage if the endpoint reported it."""
         import httpx
@@ -224,6 +272,12 @@ class LLMAnswerer:
             else:
                 stream = self.client.chat.completions.create(**kwargs)
             for chunk in stream:
+                if time.monotonic() > deadline:
+                    stream.close()
+                    raise LLMFailure(
+                        f"no complete reply within {self.settings.llm_total_timeout:g} s "
+                        "(EXHIBITQA_LLM_TOTAL_TIMEOUT)"
+                    )
                 if chunk.usage is not None:
                     usage = Usage(chunk.usage.prompt_tokens, chunk.usage.completion_tokens, self.model)
                 for choice in chunk.choices:
@@ -234,13 +288,24 @@ class LLMAnswerer:
                     if choice.finish_reason:
                         finish = choice.finish_reason
         except openai.APITimeoutError as e:
-            raise LLMFailure(f"no reply within {self.settings.llm_timeout:g} s") from e
+            raise LLMFailure(f"no reply within {self.client.timeout:g} s", retryable=not received) from e
         except openai.APIConnectionError as e:
             if received:
                 raise LLMFailure(f"the reply broke off ({_short(str(e.__cause__ or e))})") from e
-            raise LLMFailure(f"cannot reach {self.client.base_url} ({e.__cause__ or e})") from e
+            raise LLMFailure(
+                f"cannot reach {self.client.base_url} ({_short(str(e.__cause__ or e))})", retryable=True
+            ) from e
         except openai.APIStatusError as e:
-            raise LLMFailure(f"the endpoint answered HTTP {e.status_code}: {_short(e.message)}") from e
+            hint = (
+                ": the key was refused; check OPENAI_API_KEY (or EXHIBITQA_LLM_API_KEY)"
+                if e.status_code in (401, 403)
+                else ""
+            )
+            raise LLMFailure(
+                f"the endpoint answered HTTP {e.status_code}{hint}: {_short(e.message)}",
+                retryable=e.status_code in _RETRY_STATUSES,
+                retry_after=_retry_after(e.response),
+            ) from e
         except (openai.APIError, httpx.HTTPError) as e:
             raise LLMFailure(f"the reply broke off ({_short(str(e))})") from e
         if finish == "length":
@@ -278,6 +343,7 @@ class LLMAnswerer:
         return (first + rest)[:k], [f"reranked {len(passages)} candidates by {self.name}"]
 
     def _fall_back(self, question: str, passages: Sequence[Passage], tools: Toolkit, why: str) -> Draft:
+        why = redact(why, self.client.api_key)
         log.warning("%s; falling back to the extractive answer", why)
         d = self.fallback.answer(question, passages, tools)
         return Draft(
@@ -300,6 +366,30 @@ def _with_cites(text: str, citations: Sequence[Citation]) -> str:
     if body and body[-1] in ".!?":
         body, end = body[:-1], body[-1]
     return f"{body} {' '.join(c.render() for c in citations)}{end}"
+
+
+# Servers echo keys back in their errors ("Incorrect API key provided: sk-abc...xyz").
+_KEYLIKE_RE = re.compile(r"\b(?:sk|pk|rk|key|api[-_]?key)[-_][A-Za-z0-9_\-*.]{4,}", re.IGNORECASE)
+
+
+def redact(text: str, key: str | None) -> str:
+    """``text`` with the API key (whole or in a long piece) and key-like tokens masked."""
+    if key and len(key) >= 8:
+        for size in range(len(key), 7, -1):  # longest pieces first: a masked echo keeps the ends
+            for i in range(len(key) - size + 1):
+                piece = key[i : i + size]
+                if piece in text:
+                    text = text.replace(piece, "***")
+    return _KEYLIKE_RE.sub("***", text)
+
+
+def _retry_after(response: Any) -> float | None:
+    """Seconds a 429/503 asks us to wait (``Retry-After`` in seconds), if it says."""
+    try:
+        value = float(response.headers.get("retry-after", ""))
+    except (AttributeError, ValueError):
+        return None
+    return value if value >= 0 else None
 
 
 def _short(text: str, limit: int = 160) -> str:

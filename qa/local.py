@@ -13,6 +13,7 @@ import fcntl
 import hashlib
 import importlib
 import json
+import logging
 import os
 import signal
 import socket
@@ -26,6 +27,8 @@ from pathlib import Path
 
 from qa.errors import ConfigError
 from qa.settings import Settings
+
+log = logging.getLogger(__name__)
 
 MODEL_FILE = "qwen2.5-coder-1.5b-instruct-q4_k_m.gguf"
 MODEL_ALIAS = "qwen2.5-coder-1.5b-instruct"
@@ -68,12 +71,38 @@ def _part_paths() -> list[Path]:
     return paths
 
 
+def _stamp(path: Path) -> str:
+    st = path.stat()
+    return f"{st.st_size}:{st.st_mtime_ns}:{st.st_ino}"
+
+
+def _file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while block := fh.read(1 << 22):
+            digest.update(block)
+    return digest.hexdigest()
+
+
 def model_path(settings: Settings) -> Path:
-    """The assembled GGUF, built from the part packages on first use and hash-checked."""
+    """The assembled GGUF, built from the part packages on first use and hash-checked.
+
+    A cached file is trusted only while it is the very file that was checked (size, mtime and
+    inode recorded in ``<file>.checked``); anything else is hashed again, and a file that no
+    longer matches is assembled anew from the parts.
+    """
     target = settings.local_model_dir / MODEL_FILE
+    checked = target.with_name(target.name + ".checked")
     with _locked(settings.local_model_dir / "model.lock"):
-        if target.exists() and target.stat().st_size == MODEL_BYTES:
-            return target
+        if target.exists():
+            with contextlib.suppress(OSError):
+                if checked.read_text() == _stamp(target):
+                    return target
+            if target.stat().st_size == MODEL_BYTES and _file_sha256(target) == MODEL_SHA256:
+                checked.write_text(_stamp(target))
+                return target
+            log.warning("the cached model %s is damaged; assembling it again from the parts", target)
+            target.unlink()
         tmp = target.with_suffix(".partial")
         digest = hashlib.sha256()
         with open(tmp, "wb") as out:
@@ -89,6 +118,7 @@ def model_path(settings: Settings) -> Path:
                 f"{MODEL_SHA256[:12]}…; reinstall the part packages ({_INSTALL_HINT})."
             )
         os.replace(tmp, target)  # only a complete, checked file ever has the final name
+        checked.write_text(_stamp(target))
         return target
 
 

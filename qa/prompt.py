@@ -34,7 +34,11 @@ source, which proves the sentence. A Chinese source is quoted in Chinese.
 repeat a sentence.
 - If the sources do not answer the question, reply {"sentences": []}."""
 
-_DELIMITER_RE = re.compile(r"</?\s*sources?\s*>", re.IGNORECASE)
+# What could end the sources block early, or pose as a chat-template turn (ChatML, Llama,
+# Mistral): exhibit text never gets to speak as the system or the user.
+_DELIMITER_RE = re.compile(
+    r"</?\s*sources?\s*>|<\|[^|<>\n]{1,40}\|>|\[/?INST\]|<</?SYS>>|</?s>", re.IGNORECASE
+)
 
 
 def key_of(p: Paragraph) -> str:
@@ -67,7 +71,9 @@ def estimate_tokens(text: str) -> int:
 
 
 def _clean(text: str) -> str:
-    return _DELIMITER_RE.sub(lambda m: m.group(0).replace("<", "\u2039").replace(">", "\u203a"), text)
+    return _DELIMITER_RE.sub(
+        lambda m: m.group(0).replace("<", "\u2039").replace(">", "\u203a").replace("[", "\u27e6"), text
+    )
 
 
 def _source_block(p: Paragraph, role: str) -> str:

@@ -27,6 +27,18 @@ _PROVISION_RE = re.compile(
 )
 
 
+_CONTROL_RE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u2028\u2029\ufeff]")
+
+
+_ANSI_RE = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|[@-Z\\-_])")
+
+
+def clean_question(question: str) -> str:
+    """The question as searched: terminal escape sequences go, control characters, zero-width
+    marks and NULs become spaces, runs of whitespace one space."""
+    return " ".join(_CONTROL_RE.sub(" ", _ANSI_RE.sub("", question)).split())
+
+
 def figures(text: str) -> set[str]:
     """Numbers in ``text`` that can answer "how many" (a year or a provision number cannot)."""
     text = _PROVISION_RE.sub(" ", text)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import math
+import os
 import re
 from collections import Counter
 from collections.abc import Sequence
@@ -22,15 +23,15 @@ from index.store import (
     BM25_TOKEN_PATTERN,
     check_current,
     load_paragraphs,
+    load_term_counts,
     paragraph_node,
 )
 from index.vectors import VectorHome
 from qa.diversity import diverse_top
-from qa.errors import ConfigError, IndexStaleError
+from qa.errors import ConfigError, ExhibitQAError, IndexStaleError, damaged
 from qa.hits import BM25Hits, DenseHits, where
 from qa.questions import reference_terms
 from qa.settings import Settings
-from qa.text import terms
 from qa.types import Paragraph, Passage
 
 
@@ -91,21 +92,46 @@ class Retriever:
         self._exhibit_of = np.array([e for e, _ in self._keys], dtype=np.int32)
         self._is_zh = np.array([p.lang == "zh" for p in ordered], dtype=bool)
         self._kept = ~np.array([p.boilerplate for p in ordered], dtype=bool)
-        # Memory-mapped: a 100x record's BM25 matrix is paged in as searches touch it.
-        self._bm25 = bm25s.BM25.load(str(store / "bm25"), load_corpus=False, mmap=True, show_progress=False)
-        if int(self._bm25.scores["num_docs"]) != len(ordered):
-            raise IndexStaleError(
-                f"The BM25 index in {store} does not match its paragraphs.jsonl; rebuild with "
-                "`exhibitqa index --rebuild`."
+        try:
+            # Memory-mapped: a 100x record's BM25 matrix is paged in as searches touch it.
+            self._bm25 = bm25s.BM25.load(
+                str(store / "bm25"), load_corpus=False, mmap=True, show_progress=False
             )
+            docs = int(self._bm25.scores["num_docs"])
+        except Exception as e:  # whatever bm25s raises for a truncated or foreign file
+            raise damaged(str(store), f"bm25/ is unreadable: {e.__class__.__name__}") from e
+        if docs != len(ordered):
+            raise damaged(str(store), "bm25/ does not match paragraphs.jsonl")
         self._stemmer = Stemmer.Stemmer("english")
         self._df: Counter[str] | None = None
         self._query_vectors: dict[str, list[float]] = {}
         self._text_vectors: dict[str, list[float]] = {}
         self._embedder = get_embedder(settings.embedding_model, settings)
-        home = VectorHome.of(self.manifest)
-        self._client = home.client(store)
-        self._collection = self._client.get_collection(home.collection)
+        home = self._home = VectorHome.of(self.manifest)
+        if home.url is None and not os.access(store / "chroma", os.W_OK):
+            raise ConfigError(
+                f"The index in {store} is on a read-only disk, and Chroma must write to its files "
+                "even to search them. Copy the store to a writable place and point --store or "
+                "EXHIBITQA_STORE there."
+            )
+        try:
+            self._client = home.client(store)
+        except ConfigError:  # a Chroma server that does not answer
+            raise
+        except Exception as e:  # the local chroma/ files are not a Chroma database
+            raise damaged(str(store), f"chroma/ is unreadable: {_short(e)}") from e
+        try:
+            self._collection = self._client.get_collection(home.collection)
+            count = self._collection.count()
+        except Exception as e:  # sqlite or HNSW files deleted, truncated or overwritten
+            self._client.close()
+            raise damaged(str(store), f"the Chroma collection is unreadable: {_short(e)}") from e
+        if count != self.manifest.get("counts", {}).get("vectors", count):
+            self._client.close()
+            raise damaged(
+                str(store),
+                f"Chroma holds {count} vectors, the manifest says {self.manifest['counts']['vectors']}",
+            )
 
     def _node(self, key: tuple[int, int]) -> Any:
         """The one node fusion sees for a paragraph (fusion identifies nodes by their hash)."""
@@ -215,6 +241,8 @@ class Retriever:
                 f"The index in {self.settings.store} was rebuilt while this search ran; ask again "
                 "(qa.ask and the app pick up the new index by themselves)."
             ) from e
+        except Exception as e:
+            raise self._lost_server(e) from e
         return [
             Passage(
                 paragraph=self.paragraphs[
@@ -224,6 +252,15 @@ class Retriever:
             )
             for h in hits
         ]
+
+    def _lost_server(self, e: Exception) -> Exception:
+        """A Chroma server that stopped answering mid-session, as a message saying what to do."""
+        if self._home.url is None or isinstance(e, ExhibitQAError):
+            return e
+        return ConfigError(
+            f"Lost the Chroma server at {self._home.url} ({_short(e)}). Start it again "
+            "(`chroma run --path DIR --port PORT`); the next question reconnects by itself."
+        )
 
     def _translations(self, hits: list[NodeWithScore]) -> list[NodeWithScore]:
         """The aligned English paragraphs of the Chinese ``hits``, in the hits' order."""
@@ -268,7 +305,10 @@ class Retriever:
     def closeness(self, question: str, keys: Sequence[tuple[int, int]]) -> list[float]:
         """Cosine of the question to each paragraph's first-window vector, read from Chroma."""
         ids = [self.paragraphs[k].key for k in keys]
-        got = self._collection.get(ids=ids, include=["embeddings"])
+        try:
+            got = self._collection.get(ids=ids, include=["embeddings"])
+        except Exception as e:
+            raise self._lost_server(e) from e
         found = dict(zip(got["ids"], got["embeddings"], strict=True))
         q = np.asarray(self.embed_query(question), dtype=np.float32)
         return [float(np.asarray(found[i], dtype=np.float32) @ q) if i in found else 0.0 for i in ids]
@@ -276,12 +316,14 @@ class Retriever:
     def df(self, term: str) -> int:
         """How many paragraphs of the record use ``term`` (a term as ``qa.text.terms`` makes it)."""
         if self._df is None:
-            df: Counter[str] = Counter()
-            for p in self.paragraphs.values():
-                df.update(set(terms(p.text)))
-            self._df = df
+            self._df = load_term_counts(Path(self.settings.store), self.paragraphs.values())
         return self._df.get(term, 0)
 
     def idf(self, term: str) -> float:
         """Rarity of a term in the record; a term the record never uses gets the highest weight."""
         return math.log(1 + len(self.paragraphs) / (self.df(term) + 0.5))
+
+
+def _short(e: BaseException) -> str:
+    text = " ".join(f"{e.__class__.__name__}: {e}".split())
+    return text if len(text) <= 160 else text[:159] + "\u2026"

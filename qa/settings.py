@@ -54,6 +54,12 @@ class Settings(BaseSettings):
         False, description="Also search paragraphs flagged as web furniture (share prompts, link lists)."
     )
     max_answer_sentences: int = Field(3, ge=1, le=10, description="Most sentences in an extractive answer.")
+    max_file_mb: float = Field(
+        200, gt=0, description="Largest exhibit file indexed, in MB; a bigger one is an error naming it."
+    )
+    max_question_chars: int = Field(
+        2000, ge=50, description="Longest question accepted; a longer one is declined with a note."
+    )
     refuse_below: float = Field(
         0.45,
         ge=0.0,
@@ -78,7 +84,14 @@ class Settings(BaseSettings):
         validation_alias=AliasChoices("EXHIBITQA_LLM_API_KEY", "OPENAI_API_KEY", "llm_api_key"),
         description="API key for the endpoint (OPENAI_API_KEY works too); local servers take any value.",
     )
-    llm_timeout: float = Field(60.0, gt=0, description="Seconds before one LLM request is given up.")
+    llm_timeout: float = Field(
+        60.0, gt=0, description="Seconds of silence from the LLM endpoint before a request is given up."
+    )
+    llm_total_timeout: float = Field(
+        240.0,
+        gt=0,
+        description="Most seconds one answer may take from the endpoint, retries and waits included.",
+    )
     llm_retries: int = Field(
         2, ge=0, le=10, description="Retries, with backoff, on 429, 5xx and connection errors."
     )
@@ -120,6 +133,7 @@ class Settings(BaseSettings):
         """Stable digest of every setting except the store location, recorded on each Answer."""
         # The key is a secret and the model directory a location: neither changes an answer.
         data = self.model_dump(
-            mode="json", exclude={"store", "llm_api_key", "local_model_dir", "auth", "upload_max_mb"}
+            mode="json",
+            exclude={"store", "llm_api_key", "local_model_dir", "auth", "upload_max_mb", "max_file_mb"},
         )
         return hashlib.md5(json.dumps(data, sort_keys=True).encode()).hexdigest()

@@ -28,6 +28,9 @@ class Reply:
     finish_reason: str = "stop"
     usage: tuple[int, int] = (120, 30)
     chunk_chars: int = 12
+    chunk_delay: float = 0.0  # stream: seconds before each content chunk (a slow, trickling model)
+    headers: tuple[tuple[str, str], ...] = ()  # extra response headers, e.g. Retry-After
+    echo_key: bool = False  # an error message that quotes the key, as some servers' 401s do
 
 
 class FakeOpenAI:
@@ -78,9 +81,13 @@ class FakeOpenAI:
             def log_message(self, *args: object) -> None:
                 pass
 
-            def _json(self, status: int, payload: dict[str, Any]) -> None:
+            def _json(
+                self, status: int, payload: dict[str, Any], headers: tuple[tuple[str, str], ...] = ()
+            ) -> None:
                 data = json.dumps(payload).encode()
                 self.send_response(status)
+                for name, value in headers:
+                    self.send_header(name, value)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(data)))
                 self.end_headers()
@@ -121,7 +128,18 @@ class FakeOpenAI:
                 if reply.status != 200:
                     self._json(
                         reply.status,
-                        {"error": {"message": f"scripted {reply.status}", "type": "server_error"}},
+                        {
+                            "error": {
+                                "message": (
+                                    "Incorrect API key provided: "
+                                    + self.headers.get("Authorization", "").removeprefix("Bearer ")
+                                    if reply.echo_key
+                                    else f"scripted {reply.status}"
+                                ),
+                                "type": "server_error",
+                            }
+                        },
+                        reply.headers,
                     )
                     return
                 if body.get("stream"):
@@ -152,6 +170,7 @@ class FakeOpenAI:
                         self.wfile.flush()
                         self.connection.shutdown(2)
                         return
+                    time.sleep(reply.chunk_delay)
                     self._chunk(_sse(_delta(model, {"content": piece}, None)))
                 self._chunk(_sse(_delta(model, {}, reply.finish_reason)))
                 if (body.get("stream_options") or {}).get("include_usage"):

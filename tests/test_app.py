@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import socket
 from collections.abc import Iterator
@@ -193,6 +194,19 @@ def test_python_app_py_honours_the_port_variable_and_auth(sample_settings: Setti
         with pytest.raises(urllib.error.HTTPError) as refused:
             urllib.request.urlopen(url + "config", timeout=10)
         assert refused.value.code == 401  # nothing of the record without a login
+        call = urllib.request.Request(
+            url + "gradio_api/call/ask",
+            data=json.dumps({"data": ["When did China join the WTO?", [], [], "extractive", 8]}).encode(),
+            headers={"Content-Type": "application/json"},
+        )
+        with pytest.raises(urllib.error.HTTPError) as refused_api:
+            urllib.request.urlopen(call, timeout=10)
+        assert refused_api.value.code in (401, 403)  # nor of its API
+        with pytest.raises(Exception):  # noqa: B017 - any refusal will do; a result would not
+            Client(url, verbose=False).predict(
+                "When did China join the WTO?", [], [], "extractive", 8, api_name="/ask"
+            )
+        assert _listening_addresses(port) == {"127.0.0.1"}  # loopback only unless told otherwise
         client = Client(url, auth=("counsel", "s3cret"), verbose=False)
         _, history, *_ = client.predict(
             "When did China become a member of the WTO?", [], [], "extractive", 8, api_name="/ask"
@@ -201,6 +215,24 @@ def test_python_app_py_honours_the_port_variable_and_auth(sample_settings: Setti
     finally:
         proc.terminate()
         proc.wait(timeout=30)
+
+
+def _listening_addresses(port: int) -> set[str]:
+    """The local addresses the kernel has a listening TCP socket on ``port`` for (Linux)."""
+    import ipaddress
+    from pathlib import Path
+
+    found = set()
+    for table, size in (("/proc/net/tcp", 4), ("/proc/net/tcp6", 16)):
+        for line in Path(table).read_text().splitlines()[1:]:
+            local, state = line.split()[1], line.split()[3]
+            addr, hex_port = local.split(":")
+            if state == "0A" and int(hex_port, 16) == port:  # 0A: LISTEN
+                raw = bytes.fromhex(addr)
+                # /proc prints each 32-bit word in host (little-endian) order.
+                words = b"".join(raw[i : i + 4][::-1] for i in range(0, size, 4))
+                found.add(str(ipaddress.ip_address(words)))
+    return found
 
 
 def test_auth_must_have_both_parts() -> None:

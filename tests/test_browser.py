@@ -85,7 +85,9 @@ def test_markup_in_an_exhibit_is_shown_as_text_and_never_runs(
         tmp_path / "src" / "Exhibit 1.txt",
         "EXHIBIT 1\n\nPort Notice\n\n"
         'The port of Tianjin handled 500 ships in 2019 <img src=x onerror="window.__pwned=1"> '
-        "<script>window.__pwned=2</script> according to the port authority.\n",
+        "<script>window.__pwned=2</script> according to the port authority "
+        "[see the notice](javascript:window.__pwned=3) and "
+        '<a href="javascript:window.__pwned=4">the details</a>.\n',
     )
     settings = sample_settings.model_copy(update={"store": tmp_path / "store"})
     build([tmp_path / "src"], settings)
@@ -98,6 +100,15 @@ def test_markup_in_an_exhibit_is_shown_as_text_and_never_runs(
         assert page.evaluate("window.__pwned") is None
         assert "<img src=x" in page.locator("#evidence").inner_text()
         assert page.locator("#evidence img").count() == 0 and page.locator("#evidence script").count() == 0
+        # The answer quotes the sentence in the chat, which renders Markdown: no live link may
+        # come of it anywhere on the page, and clicking what is there runs nothing.
+        assert "500 ships" in page.locator("#chat").inner_text()
+        assert page.locator("a[href^='javascript' i]").count() == 0
+        for link in page.locator("#chat a, #evidence a").all():
+            if link.is_visible() and not (link.get_attribute("href") or "").startswith("#"):
+                link.click(no_wait_after=True)
+        page.wait_for_timeout(300)
+        assert page.evaluate("window.__pwned") is None
         page.screenshot(path=str(ARTIFACTS / "escaped-markup.png"), full_page=True)
     finally:
         demo.close()

@@ -86,3 +86,47 @@ def test_server_down_is_a_clear_error(tmp_path: Path) -> None:
         build([tmp_path / "rec"], settings)
     assert not (tmp_path / "store").exists()
     assert not list(tmp_path.glob(".store.building-*"))
+
+
+def test_a_server_lost_mid_session_is_explained_and_recovered(
+    sample_settings: Settings, tmp_path: Path
+) -> None:
+    from qa.api import ask
+
+    port = _free_port()
+    data = tmp_path / "server-data"
+    chroma = Path(sys.executable).parent / "chroma"
+    url = f"http://127.0.0.1:{port}"
+
+    def start() -> subprocess.Popen[bytes]:
+        proc = subprocess.Popen(
+            [str(chroma), "run", "--path", str(data), "--host", "127.0.0.1", "--port", str(port)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                urllib.request.urlopen(f"{url}/api/v2/heartbeat", timeout=1).read()
+                return proc
+            except OSError:
+                assert proc.poll() is None and time.monotonic() < deadline, "chroma server did not start"
+                time.sleep(0.3)
+
+    settings = Settings(store=tmp_path / "store", chroma_url=url)
+    server = start()
+    try:
+        build([SAMPLE], settings, reuse_from=[sample_settings.store])
+        assert (
+            "December 11, 2001" in ask("When did China become a member of the WTO?", settings=settings).text
+        )
+        server.terminate()
+        server.wait(timeout=30)
+        with pytest.raises(ConfigError, match=f"Lost the Chroma server at {url}.*next question reconnects"):
+            ask("When did China become a member of the WTO?", settings=settings)
+        server = start()  # the same server comes back with its data
+        answer = ask("When did China become a member of the WTO?", settings=settings)
+        assert "December 11, 2001" in answer.text
+    finally:
+        server.terminate()
+        server.wait(timeout=30)

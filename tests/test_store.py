@@ -30,7 +30,13 @@ def small_record(tmp_path: Path) -> Path:
 
 def test_sample_store_files_and_counts(sample_settings: Settings) -> None:
     store = Path(sample_settings.store)
-    assert {p.name for p in store.iterdir()} == {"manifest.json", "paragraphs.jsonl", "chroma", "bm25"}
+    assert {p.name for p in store.iterdir()} == {
+        "manifest.json",
+        "paragraphs.jsonl",
+        "chroma",
+        "bm25",
+        "terms.json",
+    }
     manifest = read_manifest(store)
     assert manifest is not None
     assert [e["number"] for e in manifest["exhibits"]] == list(range(61, 71))
@@ -85,6 +91,17 @@ def test_small_build_then_noop_then_change(small_record: Path, tmp_path: Path) -
     assert stale_reason(settings.store, find_sources([small_record])[0], settings) == "exhibit files changed"
     third = build([small_record], settings)
     assert third.rebuilt and third.reused_vectors >= 2  # unchanged text is not embedded again
+
+
+def test_turning_a_setting_back_reembeds_nothing(small_record: Path, tmp_path: Path) -> None:
+    plain = Settings(store=tmp_path / "store")
+    first = build([small_record], plain)
+    assert first.reused_vectors < first.vectors
+    headed = build([small_record], plain.model_copy(update={"contextual_headings": True}))
+    assert headed.rebuilt and headed.reused_vectors < headed.vectors  # headed windows are new text
+    assert (plain.store / "vector_cache.npz").exists()
+    back = build([small_record], plain)
+    assert back.rebuilt and back.reused_vectors == back.vectors  # all from the store's cache
 
 
 def test_changed_window_settings_force_rebuild(small_record: Path, tmp_path: Path) -> None:
@@ -160,7 +177,7 @@ def test_duplicate_exhibit_numbers_are_an_error(tmp_path: Path) -> None:
 
 
 def test_undecodable_file_is_an_error_naming_it(tmp_path: Path) -> None:
-    (tmp_path / "Exhibit 3.txt").write_bytes(bytes(range(256)) * 4)
+    (tmp_path / "Exhibit 3.txt").write_bytes(bytes(range(1, 256)) * 4)  # no NUL: not plainly binary
     with pytest.raises(SourceError, match="Exhibit 3.txt: cannot tell its text encoding"):
         read_record(find_sources([tmp_path])[0])
 
