@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import ctypes
 import html
 import os
 import re
@@ -332,7 +333,21 @@ def auth_pair(settings: Settings) -> tuple[str, str] | None:
 SETTINGS = Settings()
 demo = build_demo(SETTINGS)
 
+def limit_malloc_arenas(arenas: int = 2) -> bool:
+    """Cap glibc's malloc arenas before the server's worker threads start.
+
+    glibc gives threads that allocate at once arenas of their own (up to 8 a core), and the
+    memory freed in them is rarely returned: under 20 simulated users the app grew from 441 to
+    717 MB over 150 s with the default, and levelled off at ~510 MB with 2 arenas (tests/test_load.py).
+    """
+    try:
+        return bool(ctypes.CDLL("libc.so.6").mallopt(-8, arenas))  # -8: M_ARENA_MAX
+    except (OSError, AttributeError):  # not glibc (macOS, musl): nothing to do
+        return False
+
+
 if __name__ == "__main__":
+    limit_malloc_arenas()
     ap = argparse.ArgumentParser(description="ExhibitQA chat")
     ap.add_argument("--port", type=int, default=int(os.environ.get("GRADIO_SERVER_PORT", "7860")))
     ap.add_argument("--host", default=os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"))

@@ -108,6 +108,7 @@ def test_twenty_users_for_a_minute(sample_settings: Settings) -> None:
             "late": round(late),
             "max": round(max(m for _, m in rss)),
         },
+        "rss_series": [(round(t), round(m)) for t, m in rss],
     }
     out = ROOT / "build" / "test-artifacts"
     out.mkdir(parents=True, exist_ok=True)
