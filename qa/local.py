@@ -103,14 +103,19 @@ def model_path(settings: Settings) -> Path:
                 return target
             log.warning("the cached model %s is damaged; assembling it again from the parts", target)
             target.unlink()
+        parts = _part_paths()  # all 22 found before a byte is written
         tmp = target.with_suffix(".partial")
         digest = hashlib.sha256()
-        with open(tmp, "wb") as out:
-            for part in _part_paths():
-                with open(part, "rb") as fh:
-                    while block := fh.read(1 << 22):
-                        digest.update(block)
-                        out.write(block)
+        try:
+            with open(tmp, "wb") as out:
+                for part in parts:
+                    with open(part, "rb") as fh:
+                        while block := fh.read(1 << 22):
+                            digest.update(block)
+                            out.write(block)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
         if digest.hexdigest() != MODEL_SHA256:
             tmp.unlink()
             raise ConfigError(
