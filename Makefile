@@ -15,7 +15,7 @@ $(BIN)/python:
 # The `local` extra builds llama-cpp-python from source once (pip caches the wheel); the
 # portable build (no -march=native) keeps that cached wheel valid on any x86-64 CPU.
 $(STAMP): pyproject.toml | $(BIN)/python
-	CMAKE_ARGS="-DGGML_NATIVE=OFF" $(BIN)/python -m pip install --quiet -e ".[dev,local]"
+	CMAKE_ARGS="-DGGML_NATIVE=OFF" $(BIN)/python -m pip install --quiet -e ".[dev,local,notebook]"
 	touch $(STAMP)
 
 # A no-op when the index is current (the manifest records source hashes and settings).

@@ -245,7 +245,7 @@ def to_markdown(b: dict[str, Any]) -> str:
             "",
             "| scale | paragraphs | build (s) | build + embedding, est. (s) | retrieval p50 / p95 (ms) "
             "| answer p50 (ms) | first answer (s) | serving RSS (MB) | build RSS (MB) | disk (MB) "
-            "| HNSW recall@30: by score / by id |",
+            "| HNSW recall@30: content / ids |",
             "|---|---|---|---|---|---|---|---|---|---|---|",
         ]
         for r in b["scales"]:

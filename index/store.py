@@ -306,6 +306,10 @@ def _write_chroma(
     # holds all its vectors as Python float lists (~1.8 GB at 100x the sample).
     items: list[tuple[str, str, dict[str, Any]]] = []
     for p in paragraphs:
+        if p.boilerplate:
+            # Web furniture (share prompts, link lists) is searched by BM25 only, and only when
+            # asked for (include_boilerplate): not worth embedding.
+            continue
         for w, piece in enumerate(windows(p.text, settings.window_words, settings.window_overlap_words)):
             # With contextual headings, every window is embedded under its section heading.
             text = f"{p.heading}\n{piece}" if p.heading and settings.contextual_headings else piece

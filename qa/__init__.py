@@ -13,8 +13,20 @@ from qa.types import Answer, Citation, Exhibit, Paragraph, Passage
 
 if TYPE_CHECKING:
     from qa.api import ask, reset
+    from qa.notebook import aask, ask_many
 
-__all__ = ["Answer", "Citation", "Exhibit", "Paragraph", "Passage", "Settings", "ask", "reset"]
+__all__ = [
+    "Answer",
+    "Citation",
+    "Exhibit",
+    "Paragraph",
+    "Passage",
+    "Settings",
+    "aask",
+    "ask",
+    "ask_many",
+    "reset",
+]
 
 
 def __getattr__(name: str) -> Any:
@@ -23,4 +35,8 @@ def __getattr__(name: str) -> Any:
         from qa import api
 
         return getattr(api, name)
+    if name in ("aask", "ask_many"):
+        from qa import notebook
+
+        return getattr(notebook, name)
     raise AttributeError(f"module 'qa' has no attribute {name!r}")

@@ -167,6 +167,26 @@ class Answer:
             },
         }
 
+    def passages_frame(self) -> Any:
+        """The retrieved passages as a pandas DataFrame (exhibit, paragraph, page, score, cited, text)."""
+        import pandas as pd  # the notebook extra; only this method needs it
+
+        cited = {(c.exhibit, c.paragraph) for c in self.citations}
+        return pd.DataFrame(
+            [
+                {
+                    "exhibit": p.paragraph.exhibit,
+                    "paragraph": p.paragraph.number,
+                    "page": p.paragraph.page,
+                    "score": p.score,
+                    "cited": (p.paragraph.exhibit, p.paragraph.number) in cited,
+                    "text": p.paragraph.text,
+                }
+                for p in self.passages
+            ],
+            columns=["exhibit", "paragraph", "page", "score", "cited", "text"],
+        )
+
     def _repr_markdown_(self) -> str:
         lines = [self.text, ""]
         for i, c in enumerate(self.citations, 1):
