@@ -333,6 +333,7 @@ def auth_pair(settings: Settings) -> tuple[str, str] | None:
 SETTINGS = Settings()
 demo = build_demo(SETTINGS)
 
+
 def limit_malloc_arenas(arenas: int = 2) -> bool:
     """Cap glibc's malloc arenas before the server's worker threads start.
 

@@ -196,9 +196,9 @@ def _cached_vectors(store: Path) -> dict[str, np.ndarray]:
         return {}
 
 
-def _write_vector_cache(tmp: Path, cache: dict[str, np.ndarray], used: set[str]) -> None:
-    """Keep the vectors this build no longer uses (at most as many as it uses), newest first."""
-    spare = [sha for sha in reversed(cache) if sha not in used][: len(used)]
+def _write_vector_cache(tmp: Path, cache: dict[str, np.ndarray], unused: set[str], limit: int) -> None:
+    """Keep the store's vectors this build no longer uses, newest first (at most ``limit``)."""
+    spare = [sha for sha in reversed(cache) if sha in unused][:limit]
     if spare:
         np.savez(
             tmp / VECTOR_CACHE,
@@ -306,10 +306,6 @@ def _write_chroma(
     # holds all its vectors as Python float lists (~1.8 GB at 100x the sample).
     items: list[tuple[str, str, dict[str, Any]]] = []
     for p in paragraphs:
-        if p.boilerplate:
-            # Web furniture (share prompts, link lists) is searched by BM25 only, and only when
-            # asked for (include_boilerplate): not worth embedding.
-            continue
         for w, piece in enumerate(windows(p.text, settings.window_words, settings.window_overlap_words)):
             # With contextual headings, every window is embedded under its section heading.
             text = f"{p.heading}\n{piece}" if p.heading and settings.contextual_headings else piece
@@ -323,8 +319,12 @@ def _write_chroma(
             items.append((p.key if w == 0 else f"{p.key}-w{w}", text, meta))
 
     cache: dict[str, np.ndarray] = {}
+    own: set[str] = set()  # the store's own vectors: only these are worth keeping as spares
     for donor in reversed(donors):  # the current store last: its vectors count as the newest
-        cache.update(_old_vectors(donor, settings.embedding_model))
+        got = _old_vectors(donor, settings.embedding_model)
+        cache.update(got)
+        if donor == donors[0]:
+            own = set(got)
     # Repeated text (running headers, "Source:" lines) is embedded once.
     todo = list({meta["sha"]: text for _, text, meta in items if meta["sha"] not in cache}.items())
     for i in range(0, len(todo), EMBED_BATCH):
@@ -354,7 +354,7 @@ def _write_chroma(
             )
     finally:
         client.close()
-    _write_vector_cache(tmp, cache, {meta["sha"] for _, _, meta in items})
+    _write_vector_cache(tmp, cache, own - {meta["sha"] for _, _, meta in items}, limit=len(items))
     first = {
         (int(meta["exhibit"]), int(meta["paragraph"])): cache[meta["sha"]]
         for _, _, meta in items
