@@ -191,7 +191,7 @@ def _scaling(
         "note": (
             "Scaling rows: synthetic records (the record copied under new exhibit numbers, every "
             "prose line marked with a copy word). Their passages reuse the 1x vectors plus noise "
-            "instead of being embedded (~2.5 h at 100x on 2 cores), so their build_s excludes "
+            "instead of being embedded (~2.4 h at 100x on 2 cores), so their build_s excludes "
             "embedding; est_build_with_embedding_s adds it back at the 1x rate. Questions are "
             "embedded for real. Growth exponents are log-log slopes against paragraphs."
         ),

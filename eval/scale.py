@@ -5,7 +5,7 @@ prose line with the word ``zq<c>`` (after its first word; inside long Chinese li
 the dedup of repeated text and the content hashes all see distinct text while the segmenter
 makes the same paragraphs.
 
-Embedding 100x the sample for real would take ~2.5 hours on 2 cores, so the copies reuse the
+Embedding 100x the sample for real would take ~2.4 hours on 2 cores, so the copies reuse the
 1x vectors: a window's text with its marks removed is looked up among the 1x windows (a window
 that shifted under the marks takes the 1x window sharing most 8-word runs with it), and small
 Gaussian noise (sigma 0.01 a dimension, cosine ~0.98 to the original) keeps copies apart.

@@ -54,7 +54,7 @@ def ask_many(
                 "question": a.question,
                 "answer": a.text,
                 "refused": a.refused,
-                "cites": "; ".join(c.render() for c in a.citations),
+                "cites": "; ".join(dict.fromkeys(c.render() for c in a.citations)),
                 "quotes": " | ".join(c.quote for c in a.citations),
                 "mode": a.mode,
                 "ms": round(a.timings_ms.get("total", 0.0)),
