@@ -180,7 +180,7 @@ def _scaling(
     base = next((r for r in rows if r["factor"] == 1), None)
     per_window = max(0.0, build_s - base["build_s"]) / windows if base else 0.0
     for r in rows:
-        r["est_build_with_embedding_s"] = round(r["build_s"] + per_window * r["windows"], 1)
+        r["est_build_with_embedding_s"] = round(r["build_s"] + per_window * r["windows"], 2)
     xs = [r["paragraphs"] for r in rows]
     return {
         "scales": rows,

@@ -82,6 +82,13 @@ class Retriever:
         self.settings = settings
         store = Path(settings.store)
         self.manifest = check_current(store, settings)
+        # Checked before any file is opened (BM25 is memory-mapped and would stay open).
+        if VectorHome.of(self.manifest).url is None and not os.access(store / "chroma", os.W_OK):
+            raise ConfigError(
+                f"The index in {store} is on a read-only disk, and Chroma must write to its files "
+                "even to search them. Copy the store to a writable place and point --store or "
+                "EXHIBITQA_STORE there."
+            )
         ordered = load_paragraphs(store)
         # The BM25 documents are the paragraphs in paragraphs.jsonl order (index.store writes both).
         self._keys: list[tuple[int, int]] = [(p.exhibit, p.number) for p in ordered]
@@ -108,12 +115,6 @@ class Retriever:
         self._text_vectors: dict[str, list[float]] = {}
         self._embedder = get_embedder(settings.embedding_model, settings)
         home = self._home = VectorHome.of(self.manifest)
-        if home.url is None and not os.access(store / "chroma", os.W_OK):
-            raise ConfigError(
-                f"The index in {store} is on a read-only disk, and Chroma must write to its files "
-                "even to search them. Copy the store to a writable place and point --store or "
-                "EXHIBITQA_STORE there."
-            )
         try:
             self._client = home.client(store)
         except ConfigError:  # a Chroma server that does not answer

@@ -111,7 +111,8 @@ def read_only_dir(tmp_path: Path) -> Iterator[Callable[[], Path]]:
         yield freeze
     finally:
         if mounted:
-            subprocess.run(["umount", str(where)], check=False)
+            # Lazily: a file still mapped by the test process must not leave the mount behind.
+            subprocess.run(["umount", "-l", str(where)], check=False)
         else:
             for p in [where, *where.rglob("*")]:
                 p.chmod(0o755)
