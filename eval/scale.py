@@ -34,6 +34,8 @@ import numpy as np
 from llama_index.core.base.embeddings.base import BaseEmbedding
 from pydantic import PrivateAttr
 
+from eval.bench import _disk_mb, _ms
+
 REUSE_MODEL = "bench-reuse:multilingual-e5-small"
 _NOISE = 0.01
 _SPACED_MARK = re.compile(r" zq\d+(?= )")
@@ -183,15 +185,6 @@ def _rss_mb() -> float:
         if line.startswith("VmHWM:"):
             return round(int(line.split()[1]) / 1024, 1)
     return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
-
-
-def _disk_mb(path: Path) -> float:
-    return round(sum(f.stat().st_size for f in path.rglob("*") if f.is_file()) / 1048576, 1)
-
-
-def _ms(samples: list[float], q: float) -> float:
-    ordered = sorted(samples)
-    return round(1000 * ordered[min(len(ordered) - 1, int(q * len(ordered)))], 1) if ordered else 0.0
 
 
 def phase_build(args: argparse.Namespace) -> dict[str, Any]:

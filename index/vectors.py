@@ -1,4 +1,5 @@
-"""Where an index generation keeps its vectors: the store's own ``chroma/`` or a Chroma server.
+"""An index generation's vectors: where they live (the store's own ``chroma/`` or a Chroma
+server), and how they are written, reusing the vectors of unchanged text.
 
 With ``EXHIBITQA_CHROMA_URL`` set, each generation writes its own collection on the server
 (``exhibitqa-<generation>``) and the manifest names it, so a half-built generation is never
@@ -7,13 +8,22 @@ read and the previous collection is dropped only after the swap.
 
 from __future__ import annotations
 
+import hashlib
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
+import numpy as np
+
+from index.segment import windows
 from qa.errors import ConfigError
+from qa.settings import Settings
+from qa.types import Paragraph
+
+Progress = Callable[[int, int], None]
 
 LOCAL_COLLECTION = "exhibitqa"
 
@@ -72,3 +82,152 @@ class VectorHome:
             client.delete_collection(self.collection)
         except Exception:  # best effort: an orphaned collection wastes space, nothing more
             pass
+
+
+# Chroma's defaults, stated. Measured by `exhibitqa bench` against brute force: HNSW returns the
+# exact top 30 windows for the gold questions at 1x the sample (recall 1.0) and 97% of them at
+# 10x. At 100x of *synthetic copies* it returns 27%, most likely because each window there has
+# 99 near-identical copies that take all 16 graph links, splitting the graph into clusters
+# (ef_search 200 and 400, set with collection.modify, gave the same). Real records are not made
+# of copies; this is left as measured.
+# sync_threshold is raised from 1,000 so a big build flushes the HNSW file ten times less often.
+HNSW = {
+    "space": "cosine",
+    "ef_construction": 100,
+    "ef_search": 100,
+    "max_neighbors": 16,
+    "sync_threshold": 10000,
+}
+EMBED_BATCH = 128
+CHROMA_CHUNK = 4096
+VECTOR_CACHE = "vector_cache.npz"
+
+
+def _old_vectors(store: Path, manifest: dict[str, Any] | None, model: str) -> dict[str, np.ndarray]:
+    """Vectors of the current store keyed by window-text hash, so unchanged text is not re-embedded.
+
+    Besides its Chroma collection, a store keeps in ``vector_cache.npz`` the vectors its last
+    builds stopped using, so that turning a setting back (contextual headings, windows) re-embeds
+    nothing. Hashes include the model name: another model's vectors never match.
+    """
+    out = _cached_vectors(store)
+    if manifest is None or manifest.get("index_settings", {}).get("embedding_model") != model:
+        return out
+    home = VectorHome.of(manifest)
+    try:
+        client = home.client(store)
+        try:
+            got = client.get_collection(home.collection).get(include=["embeddings", "metadatas"])
+        finally:
+            client.close()
+    except Exception:  # a damaged or unreachable old store only costs us the reuse
+        return {}
+    out.update(
+        (str(meta["sha"]), np.asarray(emb, dtype=np.float32))
+        for meta, emb in zip(
+            got["metadatas"] or [], got["embeddings"] if got["embeddings"] is not None else [], strict=False
+        )
+        if meta and "sha" in meta
+    )
+    return out
+
+
+def _cached_vectors(store: Path) -> dict[str, np.ndarray]:
+    try:
+        with np.load(store / VECTOR_CACHE) as data:
+            return dict(zip(data["sha"].tolist(), data["vectors"], strict=True))
+    except (OSError, KeyError, ValueError):  # none yet, or damaged: it only saves time
+        return {}
+
+
+def _write_vector_cache(tmp: Path, cache: dict[str, np.ndarray], unused: set[str], limit: int) -> None:
+    """Keep the store's vectors this build no longer uses, newest first (at most ``limit``)."""
+    spare = [sha for sha in reversed(cache) if sha in unused][:limit]
+    if spare:
+        np.savez(
+            tmp / VECTOR_CACHE,
+            sha=np.array(spare),
+            vectors=np.stack([cache[sha] for sha in spare]).astype(np.float32),
+        )
+
+
+def write_vectors(
+    tmp: Path,
+    home: VectorHome,
+    paragraphs: list[Paragraph],
+    donors: list[tuple[Path, dict[str, Any] | None]],
+    settings: Settings,
+    progress: Progress | None,
+) -> tuple[int, int, dict[tuple[int, int], np.ndarray]]:
+    """Embed (or reuse) every window of ``paragraphs`` into a new collection at ``home``; returns
+    the window count, how many were reused, and each paragraph's first-window vector.
+
+    ``donors`` are stores (with their manifests) whose vectors of unchanged text are reused,
+    the store being rebuilt first.
+    """
+    from llama_index.core.schema import TextNode
+    from llama_index.vector_stores.chroma import ChromaVectorStore
+
+    # (id, text, metadata) per window; nodes are made per chunk below so that a big record never
+    # holds all its vectors as Python float lists (~1.8 GB at 100x the sample).
+    items: list[tuple[str, str, dict[str, Any]]] = []
+    for p in paragraphs:
+        for w, piece in enumerate(windows(p.text, settings.window_words, settings.window_overlap_words)):
+            # With contextual headings, every window is embedded under its section heading.
+            text = f"{p.heading}\n{piece}" if p.heading and settings.contextual_headings else piece
+            meta = {
+                "exhibit": p.exhibit,
+                "paragraph": p.number,
+                "lang": p.lang,
+                "window": w,
+                "sha": _sha(settings.embedding_model + "\0" + text),
+            }
+            items.append((p.key if w == 0 else f"{p.key}-w{w}", text, meta))
+
+    cache: dict[str, np.ndarray] = {}
+    own: set[str] = set()  # the store's own vectors: only these are worth keeping as spares
+    for donor, manifest in reversed(donors):  # the current store last: its vectors are the newest
+        got = _old_vectors(donor, manifest, settings.embedding_model)
+        cache.update(got)
+        if donor == donors[0][0]:
+            own = set(got)
+    # Repeated text (running headers, "Source:" lines) is embedded once.
+    todo = list({meta["sha"]: text for _, text, meta in items if meta["sha"] not in cache}.items())
+    for i in range(0, len(todo), EMBED_BATCH):
+        batch = todo[i : i + EMBED_BATCH]
+        from index.embed import get_embedder  # loads llama-index and the model: only when embedding
+
+        vectors = get_embedder(settings.embedding_model, settings).get_text_embedding_batch(
+            [text for _, text in batch]
+        )
+        for (sha, _), v in zip(batch, vectors, strict=True):
+            cache[sha] = np.asarray(v, dtype=np.float32)
+        if progress:
+            progress(min(i + EMBED_BATCH, len(todo)), len(todo))
+
+    client = home.client(tmp)
+    try:
+        collection = client.create_collection(
+            home.collection, configuration={"hnsw": HNSW}, embedding_function=None
+        )
+        store = ChromaVectorStore(chroma_collection=collection)
+        for i in range(0, len(items), CHROMA_CHUNK):
+            store.add(
+                [
+                    TextNode(id_=id_, text=text, metadata=meta, embedding=cache[meta["sha"]].tolist())
+                    for id_, text, meta in items[i : i + CHROMA_CHUNK]
+                ]
+            )
+    finally:
+        client.close()
+    _write_vector_cache(tmp, cache, own - {meta["sha"] for _, _, meta in items}, limit=len(items))
+    first = {
+        (int(meta["exhibit"]), int(meta["paragraph"])): cache[meta["sha"]]
+        for _, _, meta in items
+        if meta["window"] == 0
+    }
+    return len(items), len(items) - len(todo), first
+
+
+def _sha(text: str) -> str:
+    return hashlib.sha1(text.encode("utf-8")).hexdigest()

@@ -26,6 +26,7 @@ from qa.checks import (
 from qa.extractive import ExtractiveAnswerer
 from qa.prompt import RANKING_SCHEMA, build_prompt, estimate_tokens, output_schema, rerank_messages
 from qa.settings import Settings
+from qa.text import shorten
 from qa.types import Citation, Dropped, Passage, Usage
 
 log = logging.getLogger(__name__)
@@ -291,9 +292,9 @@ class LLMAnswerer:
             raise LLMFailure(f"no reply within {self.client.timeout:g} s", retryable=not received) from e
         except openai.APIConnectionError as e:
             if received:
-                raise LLMFailure(f"the reply broke off ({_short(str(e.__cause__ or e))})") from e
+                raise LLMFailure(f"the reply broke off ({shorten(str(e.__cause__ or e))})") from e
             raise LLMFailure(
-                f"cannot reach {self.client.base_url} ({_short(str(e.__cause__ or e))})", retryable=True
+                f"cannot reach {self.client.base_url} ({shorten(str(e.__cause__ or e))})", retryable=True
             ) from e
         except openai.APIStatusError as e:
             hint = (
@@ -302,12 +303,12 @@ class LLMAnswerer:
                 else ""
             )
             raise LLMFailure(
-                f"the endpoint answered HTTP {e.status_code}{hint}: {_short(e.message)}",
+                f"the endpoint answered HTTP {e.status_code}{hint}: {shorten(e.message)}",
                 retryable=e.status_code in _RETRY_STATUSES,
                 retry_after=_retry_after(e.response),
             ) from e
         except (openai.APIError, httpx.HTTPError) as e:
-            raise LLMFailure(f"the reply broke off ({_short(str(e))})") from e
+            raise LLMFailure(f"the reply broke off ({shorten(str(e))})") from e
         if finish == "length":
             raise LLMFailure(f"the reply was cut off at {self.settings.llm_max_tokens} tokens")
         if finish is None:
@@ -336,7 +337,7 @@ class LLMAnswerer:
             raw = (done.choices[0].message.content or "") if done.choices else ""
             order = parse_ranking(raw)
         except (openai.APIError, MalformedOutput) as e:
-            return None, [f"rerank skipped: {_short(str(e))}"]
+            return None, [f"rerank skipped: {shorten(str(e))}"]
         by_key = {(p.paragraph.exhibit, p.paragraph.number): p for p in passages}
         first = [by_key[key] for key in dict.fromkeys(order) if key in by_key]
         rest = [p for p in passages if p not in first]
@@ -390,8 +391,3 @@ def _retry_after(response: Any) -> float | None:
     except (AttributeError, ValueError):
         return None
     return value if value >= 0 else None
-
-
-def _short(text: str, limit: int = 160) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[: limit - 1] + "\u2026"

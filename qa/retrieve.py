@@ -32,6 +32,7 @@ from qa.errors import ConfigError, ExhibitQAError, IndexStaleError, damaged
 from qa.hits import BM25Hits, DenseHits, where
 from qa.questions import reference_terms
 from qa.settings import Settings
+from qa.text import shorten
 from qa.types import Paragraph, Passage
 
 
@@ -120,13 +121,13 @@ class Retriever:
         except ConfigError:  # a Chroma server that does not answer
             raise
         except Exception as e:  # the local chroma/ files are not a Chroma database
-            raise damaged(str(store), f"chroma/ is unreadable: {_short(e)}") from e
+            raise damaged(str(store), f"chroma/ is unreadable: {_what(e)}") from e
         try:
             self._collection = self._client.get_collection(home.collection)
             self._collection.count()  # reads the collection's files: damage shows here
         except Exception as e:  # sqlite or HNSW files deleted, truncated or overwritten
             self._client.close()
-            raise damaged(str(store), f"the Chroma collection is unreadable: {_short(e)}") from e
+            raise damaged(str(store), f"the Chroma collection is unreadable: {_what(e)}") from e
 
     def _node(self, key: tuple[int, int]) -> Any:
         """The one node fusion sees for a paragraph (fusion identifies nodes by their hash)."""
@@ -253,7 +254,7 @@ class Retriever:
         if self._home.url is None or isinstance(e, ExhibitQAError):
             return e
         return ConfigError(
-            f"Lost the Chroma server at {self._home.url} ({_short(e)}). Start it again "
+            f"Lost the Chroma server at {self._home.url} ({_what(e)}). Start it again "
             "(`chroma run --path DIR --port PORT`); the next question reconnects by itself."
         )
 
@@ -319,6 +320,5 @@ class Retriever:
         return math.log(1 + len(self.paragraphs) / (self.df(term) + 0.5))
 
 
-def _short(e: BaseException) -> str:
-    text = " ".join(f"{e.__class__.__name__}: {e}".split())
-    return text if len(text) <= 160 else text[:159] + "\u2026"
+def _what(e: BaseException) -> str:
+    return shorten(f"{e.__class__.__name__}: {e}")

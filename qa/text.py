@@ -68,3 +68,9 @@ def terms(text: str) -> list[str]:
         elif lw not in STOPWORDS and (len(lw) > 1 or lw.isdigit()):
             out.append(_stemmer().stemWord(lw.removesuffix("'s")))
     return out
+
+
+def shorten(text: str, limit: int = 160) -> str:
+    """``text`` on one line, cut to ``limit`` characters with an ellipsis (for user notes)."""
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "\u2026"

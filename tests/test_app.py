@@ -161,7 +161,6 @@ def test_python_app_py_honours_the_port_variable_and_auth(sample_settings: Setti
     import os
     import subprocess
     import sys
-    import time
     import urllib.request
 
     from gradio_client import Client
@@ -180,17 +179,7 @@ def test_python_app_py_honours_the_port_variable_and_auth(sample_settings: Setti
     )
     url = f"http://127.0.0.1:{port}/"
     try:
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                urllib.request.urlopen(url + "config", timeout=2)
-                break
-            except urllib.error.HTTPError:
-                break  # up, and refusing us: that is the point
-            except OSError:
-                assert proc.poll() is None, proc.stderr.read().decode() if proc.stderr else ""
-                assert time.monotonic() < deadline, "app did not start"
-                time.sleep(0.5)
+        wait_for_app(proc, url)
         with pytest.raises(urllib.error.HTTPError) as refused:
             urllib.request.urlopen(url + "config", timeout=10)
         assert refused.value.code == 401  # nothing of the record without a login
@@ -233,6 +222,25 @@ def _listening_addresses(port: int) -> set[str]:
                 words = b"".join(raw[i : i + 4][::-1] for i in range(0, size, 4))
                 found.add(str(ipaddress.ip_address(words)))
     return found
+
+
+def wait_for_app(proc: Any, url: str, seconds: float = 120) -> None:
+    """Until ``python app.py`` in ``proc`` answers at ``url`` (a login refusal counts as up)."""
+    import time
+    import urllib.error
+    import urllib.request
+
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            urllib.request.urlopen(url + "config", timeout=2)
+            return
+        except urllib.error.HTTPError:
+            return  # up, and refusing us without a login
+        except OSError:
+            assert proc.poll() is None, proc.stderr.read().decode() if proc.stderr else "app exited"
+            assert time.monotonic() < deadline, "app did not start"
+            time.sleep(0.5)
 
 
 def test_auth_must_have_both_parts() -> None:

@@ -15,13 +15,12 @@ import subprocess
 import sys
 import threading
 import time
-import urllib.request
 from pathlib import Path
 
 from eval.gold import load_gold
 from qa.settings import Settings
 from tests.conftest import ROOT
-from tests.test_app import _free_port
+from tests.test_app import _free_port, wait_for_app
 
 USERS = 20
 SECONDS = float(os.environ.get("EXHIBITQA_LOAD_SECONDS", "60"))
@@ -50,14 +49,7 @@ def test_twenty_users_for_a_minute(sample_settings: Settings) -> None:
     rss: list[tuple[float, float]] = []
     lock = threading.Lock()
     try:
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                urllib.request.urlopen(url + "config", timeout=2)
-                break
-            except OSError:
-                assert proc.poll() is None and time.monotonic() < deadline, "app did not start"
-                time.sleep(0.5)
+        wait_for_app(proc, url)
         Client(url, verbose=False).predict(questions[0], [], [], "extractive", 8, api_name="/ask")  # warm
         start = time.monotonic()
         stop = start + SECONDS
