@@ -201,7 +201,8 @@ def _chat_text(text: str) -> str:
 def _answered_by(event: Done) -> str:
     a = event.answer
     model = f" \u00b7 {a.usage.model}" if a.usage is not None else ""
-    return f"\n\n<sub>answered by {a.mode}{model}</sub>"
+    index = f" \u00b7 record indexed {a.index}" if a.index else ""
+    return f"\n\n<sub>answered by {a.mode}{model}{index}</sub>"
 
 
 def respond(

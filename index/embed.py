@@ -9,7 +9,7 @@ from typing import Any
 from llama_index.core.base.embeddings.base import BaseEmbedding
 from pydantic import PrivateAttr
 
-from qa.errors import ConfigError
+from qa.errors import ConfigError, UsageError
 from qa.settings import Settings
 
 
@@ -125,7 +125,7 @@ def get_embedder(name: str, settings: Settings | None = None) -> BaseEmbedding:
             )
         return _LOADED[cache_key]
     if name not in EMBEDDERS:
-        raise ConfigError(
+        raise UsageError(
             f"Unknown embedding model '{name}'. Set EXHIBITQA_EMBEDDING_MODEL to one of: "
             + ", ".join(sorted(EMBEDDERS))
             + ", or openai:<model> for an OpenAI-compatible endpoint."

@@ -12,6 +12,7 @@ interrupted build leaves the previous index serving.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import time
 from collections import Counter
@@ -24,7 +25,7 @@ from typing import Any
 import numpy as np
 
 from index.align import align
-from index.atomic import build_lock, new_generation, recover, swap_in, wait_for_store
+from index.atomic import build_lock, collect, current, new_generation, recover, swap_in, wait_for_store
 from index.sources import SourceFile, find_sources, read_record
 from index.vectors import Progress, VectorHome, write_vectors
 from qa.errors import IndexStaleError, SourceError, damaged, no_index
@@ -75,6 +76,7 @@ class BuildReport:
     reason: str = ""
     warnings: list[str] = field(default_factory=list)
     per_exhibit: dict[int, int] = field(default_factory=dict)
+    kept_for_readers: int = 0  # replaced generations left on disk because a reader still holds them
 
 
 def read_manifest(store: Path) -> dict[str, Any] | None:
@@ -97,21 +99,31 @@ def _missing_parts(store: Path) -> list[str]:
     return [name for name in need if not (store / name).exists()]
 
 
-def require_store(store: Path) -> dict[str, Any]:
-    """The manifest of a complete store; a clear error if there is none or it is damaged."""
+def require_store(store: Path, name: Path | None = None) -> dict[str, Any]:
+    """The manifest of a complete store; a clear error if there is none or it is damaged.
+
+    ``name`` is the store as the user knows it, when ``store`` is one of its generations.
+    """
+    shown = str(name or store)
     m = read_manifest(store)
     if m is None:
+        if store.is_symlink() and current(store) is None:
+            raise damaged(
+                shown,
+                f"it links to {os.readlink(store)}, which is missing; a store copied with `cp -r` "
+                "keeps only the link: copy it with `cp -rL`",
+            )
         if store.is_dir() and any(store.iterdir()):
             why = (
                 "manifest.json is unreadable"
                 if (store / "manifest.json").exists()
                 else "manifest.json is missing"
             )
-            raise damaged(str(store), why)
-        raise no_index(str(store))
+            raise damaged(shown, why)
+        raise no_index(shown)
     missing = _missing_parts(store)
     if missing:
-        raise damaged(str(store), ", ".join(missing) + (" is" if len(missing) == 1 else " are") + " missing")
+        raise damaged(shown, ", ".join(missing) + (" is" if len(missing) == 1 else " are") + " missing")
     return m
 
 
@@ -155,7 +167,17 @@ def build(
     store = Path(settings.store)
     with build_lock(store, on_wait):
         recover(store)
-        return _build(list(paths), store, settings, rebuild, progress, reuse_from)
+        collect(store, _drop_vectors)  # generations whose last reader has gone since the last build
+        report = _build(list(paths), store, settings, rebuild, progress, reuse_from)
+        if report.rebuilt:
+            report.kept_for_readers = len(collect(store, _drop_vectors))
+        return report
+
+
+def _drop_vectors(generation: Path) -> None:
+    """Drop a deleted generation's server collection (a local one goes with its directory)."""
+    manifest = json.loads((generation / "manifest.json").read_text(encoding="utf-8"))
+    VectorHome.of(manifest).drop(generation)
 
 
 def _build(
@@ -188,7 +210,6 @@ def _build(
 
     tmp = new_generation(store)
     home = VectorHome.new(settings.chroma_url)
-    previous = read_manifest(store)
     try:
         _write_bm25(tmp, paragraphs, settings)
         _write_terms(tmp, paragraphs)
@@ -206,8 +227,6 @@ def _build(
         shutil.rmtree(tmp, ignore_errors=True)
         home.drop(tmp)
         raise
-    if previous is not None and VectorHome.of(previous) != home:
-        VectorHome.of(previous).drop(store)
     report.exhibits = len(record)
     report.paragraphs = len(paragraphs)
     report.per_exhibit = {e.number: len(ps) for e, ps in record}
@@ -310,9 +329,10 @@ def _write_manifest(
     (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2, ensure_ascii=False), encoding="utf-8")
 
 
-def load_paragraphs(store: Path) -> list[Paragraph]:
+def load_paragraphs(store: Path, name: Path | None = None) -> list[Paragraph]:
     """All paragraphs of the store, in exhibit and paragraph order."""
     path = Path(store) / "paragraphs.jsonl"
+    shown = str(name or store)
     for _ in range(3):  # a swap may land between two reads; the next try sees the new generation
         if read_manifest(Path(store)) is None:
             break
@@ -322,17 +342,18 @@ def load_paragraphs(store: Path) -> list[Paragraph]:
         except FileNotFoundError:
             wait_for_store(Path(store))
         except (ValueError, KeyError, TypeError, UnicodeDecodeError) as e:
-            raise damaged(str(store), f"paragraphs.jsonl is unreadable: {e.__class__.__name__}") from e
-    require_store(Path(store))  # says what is missing: the whole index, or which of its files
-    raise damaged(str(store), "paragraphs.jsonl could not be read")
+            raise damaged(shown, f"paragraphs.jsonl is unreadable: {e.__class__.__name__}") from e
+    require_store(Path(store), name)  # says what is missing: the whole index, or which of its files
+    raise damaged(shown, "paragraphs.jsonl could not be read")
 
 
-def check_current(store: Path, settings: Settings) -> dict[str, Any]:
+def check_current(store: Path, settings: Settings, name: Path | None = None) -> dict[str, Any]:
     """The manifest, or an error if the store was built with other index settings."""
-    m = require_store(store)
+    m = require_store(store, name)
     if m.get("index_settings") != settings.index_fingerprint() or m.get("format") != FORMAT:
+        shown = name or store
         raise IndexStaleError(
-            f"The index in {store} was built with {m.get('index_settings')}, but the settings now ask "
-            f"for {settings.index_fingerprint()}. Rebuild it: `exhibitqa index --rebuild --store {store}`."
+            f"The index in {shown} was built with {m.get('index_settings')}, but the settings now ask "
+            f"for {settings.index_fingerprint()}. Rebuild it: `exhibitqa index --rebuild --store {shown}`."
         )
     return m

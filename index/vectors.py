@@ -229,5 +229,42 @@ def write_vectors(
     return len(items), len(items) - len(todo), first
 
 
+_HNSW_FILES = ("header.bin", "data_level0.bin", "length.bin", "link_lists.bin")
+
+
+def chroma_damage(path: Path, collection: str) -> str | None:
+    """What is wrong with the Chroma files at ``path`` for ``collection``, or None if they check
+    out: read straight from disk (sqlite opened read-only), so an error Chroma raises is called
+    damage only when the files are damaged."""
+    import sqlite3
+
+    db = path / "chroma.sqlite3"
+    if not db.is_file():
+        return "chroma/chroma.sqlite3 is missing"
+    try:
+        with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as con:
+            check = con.execute("PRAGMA quick_check").fetchone()
+            if not check or check[0] != "ok":
+                return f"chroma/ is unreadable (chroma.sqlite3 fails its integrity check: {check})"
+            row = con.execute("SELECT id FROM collections WHERE name = ?", (collection,)).fetchone()
+            if row is None:
+                return f"chroma/ is unreadable (it has no collection '{collection}')"
+            segments = con.execute(
+                "SELECT id FROM segments WHERE collection = ? AND scope = 'VECTOR'", (row[0],)
+            ).fetchall()
+    except sqlite3.Error as e:
+        return f"chroma/ is unreadable (chroma.sqlite3: {e})"
+    if not segments:
+        return "chroma/ is unreadable (its collection has no vector segment)"
+    for (segment,) in segments:
+        folder = path / segment
+        # The HNSW files appear at the first flush; before it, Chroma replays its sqlite log.
+        if folder.is_dir():
+            missing = [f for f in _HNSW_FILES if not (folder / f).is_file()]
+            if missing:
+                return f"chroma/{segment}/ is missing {', '.join(missing)}"
+    return None
+
+
 def _sha(text: str) -> str:
     return hashlib.sha1(text.encode("utf-8")).hexdigest()

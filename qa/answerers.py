@@ -6,7 +6,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from qa.errors import ConfigError
+from qa.errors import UsageError
 from qa.settings import Settings
 from qa.types import Citation, Dropped, Paragraph, Passage, Usage
 
@@ -99,7 +99,7 @@ def evidence(
 def get_answerer(settings: Settings, mode: str | None = None) -> Answerer:
     name = mode or settings.mode
     if name not in ANSWERERS:
-        raise ConfigError(
+        raise UsageError(
             f"Unknown answer mode '{name}'. Choose one of: {', '.join(sorted(ANSWERERS))} "
             "(--mode, or EXHIBITQA_MODE)."
         )

@@ -7,6 +7,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+from index.atomic import generation_id
 from qa.answerers import REFUSAL, Draft, evidence, get_answerer
 from qa.cites import remove_cites, verify
 from qa.questions import clean_question, exhibits_named, exhibits_referenced
@@ -14,22 +15,14 @@ from qa.retrieve import Retriever
 from qa.settings import Settings
 from qa.types import Answer
 
-_RETRIEVERS: dict[tuple[str, str], tuple[tuple[int, int] | None, Retriever]] = {}
+_RETRIEVERS: dict[tuple[str, str], tuple[str | None, Retriever]] = {}
 _LOCK = threading.Lock()
-
-
-def _generation(store: Path) -> tuple[int, int] | None:
-    # A rebuild swaps a whole new directory in, so the manifest's inode and mtime change.
-    try:
-        st = (store / "manifest.json").stat()
-    except OSError:
-        return None
-    return (st.st_ino, st.st_mtime_ns)
 
 
 def get_retriever(settings: Settings) -> Retriever:
     """The retriever for ``settings.store``, opened on first use and kept for the process;
-    reopened when a rebuild has swapped a new generation in (a running app sees new exhibits)."""
+    reopened when a rebuild, in this process or another, has made a new generation current
+    (a running app sees new exhibits)."""
     # Only what the retriever reads: switching answerer or endpoint must not reload the store.
     shape = (
         settings.index_fingerprint(),
@@ -37,16 +30,18 @@ def get_retriever(settings: Settings) -> Retriever:
         settings.include_boilerplate,
         settings.exhibit_cap,
     )
-    key = (str(Path(settings.store).resolve()), repr(shape))
-    generation = _generation(Path(settings.store))
+    # Not resolve(): the store is a link to its current generation, and the key must outlive it.
+    store = Path(settings.store)
+    key = (str(store.parent.resolve() / store.name), repr(shape))
     with _LOCK:
+        generation = generation_id(store)
         cached = _RETRIEVERS.get(key)
-        if cached is not None and cached[0] == generation:
+        if cached is not None and cached[0] == generation and generation is not None:
             return cached[1]
         # The replaced retriever is not closed: a question in another thread may still be using
-        # it; it is dropped with its last reference.
+        # it. It closes itself, and releases its generation, when its last reference goes.
         retriever = Retriever(settings)
-        _RETRIEVERS[key] = (generation, retriever)
+        _RETRIEVERS[key] = (retriever.generation_id, retriever)
         return retriever
 
 
@@ -124,8 +119,8 @@ def ask_stream(
     question = clean_question(question)
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
+    answerer = get_answerer(settings)  # an unknown mode is a usage error, said before the index is read
     retriever = get_retriever(settings)
-    answerer = get_answerer(settings)
     timings["load"] = (time.perf_counter() - t0) * 1000
     notes: list[str] = []
     declined = (
@@ -139,7 +134,16 @@ def ask_stream(
     if declined is not None:
         shown = question if len(question) <= settings.max_question_chars else question[:200] + "\u2026"
         yield Answer(
-            shown, declined, (), (), True, answerer.name, settings.hash(), timings, notes=(declined,)
+            shown,
+            declined,
+            (),
+            (),
+            True,
+            answerer.name,
+            settings.hash(),
+            timings,
+            notes=(declined,),
+            index=retriever.index_label,
         )
         return
     exhibits, implied_note, search_text = scope(question, exhibits, retriever.exhibits, retriever.references)
@@ -189,4 +193,5 @@ def ask_stream(
         support=draft.support,
         dropped=draft.dropped,
         usage=draft.usage,
+        index=retriever.index_label,
     )

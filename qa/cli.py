@@ -6,8 +6,9 @@ import argparse
 import json
 import sys
 from pathlib import Path
+from typing import NoReturn
 
-from qa.errors import ConfigError, ExhibitQAError, UnknownParagraphError
+from qa.errors import ExhibitQAError, UnknownParagraphError, UsageError
 from qa.settings import Settings
 
 DEFAULT_SOURCES = [Path("data/exhibits")]
@@ -110,9 +111,19 @@ def cmd_show(args: argparse.Namespace) -> int:
 
 def cmd_ask(args: argparse.Namespace) -> int:
     from qa.api import ask
+    from qa.questions import clean_question
     from qa.types import Citation
 
-    answer = ask(args.question, exhibits=args.exhibit or None, settings=_settings(args))
+    settings = _settings(args)
+    question = clean_question(args.question)
+    if not question:
+        raise UsageError("Ask a question about the exhibits.")
+    if len(question) > settings.max_question_chars:
+        raise UsageError(
+            f"The question is {len(question):,} characters long; the limit is "
+            f"{settings.max_question_chars:,} (EXHIBITQA_MAX_QUESTION_CHARS). Ask about one point at a time."
+        )
+    answer = ask(question, exhibits=args.exhibit or None, settings=settings)
     if args.json:
         print(json.dumps(answer.to_json(), ensure_ascii=False, indent=2))
         return 0
@@ -146,7 +157,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
     try:
         scales = tuple(int(f) for f in args.scales.split(","))
     except ValueError:
-        raise ConfigError(f"--scales {args.scales!r}: give factors like 1,10,100.") from None
+        raise UsageError(f"--scales {args.scales!r}: give factors like 1,10,100.") from None
     result = run_bench(paths, Path(args.gold), _settings(args), quick=args.quick, scales=scales)
     files = write(result, Path(args.out))
     print(to_markdown(result))
@@ -202,9 +213,33 @@ def cmd_eval(args: argparse.Namespace) -> int:
     return 0
 
 
+EXIT_CODES = """exit status:
+  0  done; a refusal ("The exhibits do not answer this.") is an answer and exits 0
+  1  what the command runs on failed: no index, a damaged or stale one, a Chroma or model
+     server that does not answer, a disk it cannot write
+  2  usage error: bad arguments, an empty question, an unknown exhibit, mode or paragraph,
+     exhibit files that cannot be read
+  130 interrupted (the previous index, if any, is unchanged)
+With --json, stdout is JSON in every case: the answer, or {"error": ..., "exit_code": ...}."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse's parser, but a usage error under ``--json`` still prints JSON on stdout."""
+
+    json_errors = False
+
+    def error(self, message: str) -> NoReturn:
+        if _Parser.json_errors:
+            print(json.dumps({"error": message, "exit_code": 2}))
+        super().error(message)  # usage and message on stderr, exit 2
+
+
 def parser() -> argparse.ArgumentParser:
-    ap = argparse.ArgumentParser(
-        prog="exhibitqa", description="Ask a record of exhibits; answers carry pin cites."
+    ap = _Parser(
+        prog="exhibitqa",
+        description="Ask a record of exhibits; answers carry pin cites.",
+        epilog=EXIT_CODES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     ap.add_argument("--store", help="index directory (default .exhibitqa, or EXHIBITQA_STORE)")
     sub = ap.add_subparsers(dest="command", required=True)
@@ -268,15 +303,30 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    _Parser.json_errors = "--json" in argv
     args = parser().parse_args(argv)
+    as_json = bool(getattr(args, "json", False))
+
+    def fail(message: str, code: int) -> int:
+        print(f"error: {message}", file=sys.stderr)
+        if as_json:
+            print(json.dumps({"error": message, "exit_code": code}, ensure_ascii=False))
+        return code
+
     try:
         return int(args.fn(args))
     except ExhibitQAError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
+        return fail(str(e), e.exit_code)
     except KeyboardInterrupt:
-        print("interrupted; the previous index (if any) is unchanged", file=sys.stderr)
-        return 130
+        return fail("interrupted; the previous index (if any) is unchanged", 130)
+    except Exception as e:  # a bug: the traceback goes to stderr, stdout stays parseable
+        if not as_json:
+            raise
+        import traceback
+
+        traceback.print_exc()
+        return fail(f"internal error: {e.__class__.__name__}: {e}", 1)
 
 
 if __name__ == "__main__":

@@ -6,6 +6,7 @@ import functools
 import math
 import os
 import re
+import weakref
 from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
@@ -18,6 +19,7 @@ from llama_index.core.llms import MockLLM
 from llama_index.core.retrievers import QueryFusionRetriever
 from llama_index.core.schema import NodeWithScore, QueryBundle
 
+from index.atomic import Hold, generation_id, hold
 from index.embed import get_embedder
 from index.store import (
     BM25_TOKEN_PATTERN,
@@ -25,10 +27,19 @@ from index.store import (
     load_paragraphs,
     load_term_counts,
     paragraph_node,
+    require_store,
 )
-from index.vectors import VectorHome
+from index.vectors import VectorHome, chroma_damage
 from qa.diversity import diverse_top
-from qa.errors import ConfigError, ExhibitQAError, IndexStaleError, damaged
+from qa.errors import (
+    ConfigError,
+    ExhibitQAError,
+    IndexReadError,
+    IndexStaleError,
+    UsageError,
+    damaged,
+    no_index,
+)
 from qa.hits import BM25Hits, DenseHits, where
 from qa.questions import reference_terms
 from qa.settings import Settings
@@ -81,16 +92,39 @@ class Retriever:
         import Stemmer
 
         self.settings = settings
-        store = Path(settings.store)
-        self.manifest = check_current(store, settings)
-        # Checked before any file is opened (BM25 is memory-mapped and would stay open).
-        if VectorHome.of(self.manifest).url is None and not os.access(store / "chroma", os.W_OK):
-            raise ConfigError(
-                f"The index in {store} is on a read-only disk, and Chroma must write to its files "
-                "even to search them. Copy the store to a writable place and point --store or "
-                "EXHIBITQA_STORE there."
-            )
-        ordered = load_paragraphs(store)
+        store = self.store = Path(settings.store)
+        # Every file is read from the generation held here, never through the store's link, which
+        # a rebuild may point elsewhere while this retriever serves (see index.atomic).
+        held = hold(store)
+        if held is None:
+            require_store(store)  # says why: no index, a damaged one, or a dangling link
+            raise no_index(str(store))
+        self._hold = held
+        gen = self.generation = held.path
+        self.generation_id = gen.name if gen != store else generation_id(store)
+        try:
+            self.manifest = check_current(gen, settings, name=store)
+            # Checked before any file is opened (BM25 is memory-mapped and would stay open).
+            if VectorHome.of(self.manifest).url is None and not os.access(gen / "chroma", os.W_OK):
+                raise ConfigError(
+                    f"The index in {store} is on a read-only disk, and Chroma must write to its files "
+                    "even to search them. Copy the store to a writable place and point --store or "
+                    "EXHIBITQA_STORE there."
+                )
+            self._open(gen, bm25s, Stemmer)
+        except BaseException:
+            held.release()
+            raise
+        # A retriever replaced after a rebuild is dropped, not closed (another thread may still be
+        # answering with it): its Chroma client and its hold on the generation go with it.
+        self._finalizer = weakref.finalize(self, _close, self._client, held)
+        # Shown with every answer, so an answer can be traced to the index it came from.
+        built = str(self.manifest.get("built_at", "?"))
+        self.index_label = f"{built} ({gen.name.rsplit('-', 1)[-1]})" if gen != store else built
+
+    def _open(self, gen: Path, bm25s: Any, Stemmer: Any) -> None:
+        store, settings = self.store, self.settings
+        ordered = load_paragraphs(gen, name=store)
         # The BM25 documents are the paragraphs in paragraphs.jsonl order (index.store writes both).
         self._keys: list[tuple[int, int]] = [(p.exhibit, p.number) for p in ordered]
         self.paragraphs: dict[tuple[int, int], Paragraph] = dict(zip(self._keys, ordered, strict=True))
@@ -102,9 +136,7 @@ class Retriever:
         self._kept = ~np.array([p.boilerplate for p in ordered], dtype=bool)
         try:
             # Memory-mapped: a 100x record's BM25 matrix is paged in as searches touch it.
-            self._bm25 = bm25s.BM25.load(
-                str(store / "bm25"), load_corpus=False, mmap=True, show_progress=False
-            )
+            self._bm25 = bm25s.BM25.load(str(gen / "bm25"), load_corpus=False, mmap=True, show_progress=False)
             docs = int(self._bm25.scores["num_docs"])
         except Exception as e:  # whatever bm25s raises for a truncated or foreign file
             raise damaged(str(store), f"bm25/ is unreadable: {e.__class__.__name__}") from e
@@ -117,17 +149,17 @@ class Retriever:
         self._embedder = get_embedder(settings.embedding_model, settings)
         home = self._home = VectorHome.of(self.manifest)
         try:
-            self._client = home.client(store)
+            self._client = home.client(gen)
         except ConfigError:  # a Chroma server that does not answer
             raise
-        except Exception as e:  # the local chroma/ files are not a Chroma database
-            raise damaged(str(store), f"chroma/ is unreadable: {_what(e)}") from e
+        except Exception as e:
+            raise self._chroma_failed(e) from e
         try:
             self._collection = self._client.get_collection(home.collection)
             self._collection.count()  # reads the collection's files: damage shows here
         except Exception as e:  # sqlite or HNSW files deleted, truncated or overwritten
             self._client.close()
-            raise damaged(str(store), f"the Chroma collection is unreadable: {_what(e)}") from e
+            raise self._chroma_failed(e) from e
 
     def _node(self, key: tuple[int, int]) -> Any:
         """The one node fusion sees for a paragraph (fusion identifies nodes by their hash)."""
@@ -161,7 +193,7 @@ class Retriever:
         }
 
     def close(self) -> None:
-        self._client.close()
+        self._finalizer()
 
     def search(
         self,
@@ -180,7 +212,7 @@ class Retriever:
         if allowed is not None:
             unknown = sorted(allowed - set(self.exhibits))
             if unknown:
-                raise ConfigError(
+                raise UsageError(
                     f"No exhibit {', '.join(map(str, unknown))} in this index. "
                     f"It holds exhibits {', '.join(map(str, self.exhibits))}."
                 )
@@ -202,7 +234,7 @@ class Retriever:
         if zh_scope and not chinese_question:
             parts["bm25_zh"] = _Translated(bm25(zh_only=True))
         if method not in (*parts, "hybrid"):
-            raise ConfigError(f"Unknown retrieval method '{method}': use hybrid, dense or bm25.")
+            raise UsageError(f"Unknown retrieval method '{method}': use hybrid, dense or bm25.")
         retriever: BaseRetriever = (
             parts[method]
             if method in parts
@@ -231,14 +263,8 @@ class Retriever:
             if method == "hybrid" and chinese_question and k > 2:
                 english = self._translations(hits) + dense("en").retrieve(bundle)
                 hits = _with_quota(hits, english, k, _EN_SLOTS)
-        except chromadb.errors.NotFoundError as e:
-            # This retriever's generation was swapped out under it by a rebuild.
-            raise IndexStaleError(
-                f"The index in {self.settings.store} was rebuilt while this search ran; ask again "
-                "(qa.ask and the app pick up the new index by themselves)."
-            ) from e
         except Exception as e:
-            raise self._lost_server(e) from e
+            raise self._chroma_failed(e) from e
         return [
             Passage(
                 paragraph=self.paragraphs[
@@ -249,13 +275,27 @@ class Retriever:
             for h in hits
         ]
 
-    def _lost_server(self, e: Exception) -> Exception:
-        """A Chroma server that stopped answering mid-session, as a message saying what to do."""
-        if self._home.url is None or isinstance(e, ExhibitQAError):
+    def _chroma_failed(self, e: Exception) -> Exception:
+        """What a Chroma failure means, said truthfully: a server that stopped answering, files
+        on disk that are damaged (checked before saying so), or neither."""
+        if isinstance(e, ExhibitQAError):
             return e
-        return ConfigError(
-            f"Lost the Chroma server at {self._home.url} ({_what(e)}). Start it again "
-            "(`chroma run --path DIR --port PORT`); the next question reconnects by itself."
+        if self._home.url is not None:
+            if isinstance(e, chromadb.errors.NotFoundError):
+                return IndexStaleError(
+                    f"The Chroma collection of the index in {self.store} is gone from {self._home.url} "
+                    "(another process rebuilt the index, or the server's data was replaced); ask again."
+                )
+            return ConfigError(
+                f"Lost the Chroma server at {self._home.url} ({_what(e)}). Start it again "
+                "(`chroma run --path DIR --port PORT`); the next question reconnects by itself."
+            )
+        problem = chroma_damage(self.generation / "chroma", self._home.collection)
+        if problem is not None:
+            return damaged(str(self.store), problem)
+        return IndexReadError(
+            f"Chroma could not read the index in {self.store} ({_what(e)}), although its files on disk "
+            "are intact. Ask again; if it happens again, restart the app or notebook kernel."
         )
 
     def _translations(self, hits: list[NodeWithScore]) -> list[NodeWithScore]:
@@ -304,7 +344,7 @@ class Retriever:
         try:
             got = self._collection.get(ids=ids, include=["embeddings"])
         except Exception as e:
-            raise self._lost_server(e) from e
+            raise self._chroma_failed(e) from e
         found = dict(zip(got["ids"], got["embeddings"], strict=True))
         q = np.asarray(self.embed_query(question), dtype=np.float32)
         return [float(np.asarray(found[i], dtype=np.float32) @ q) if i in found else 0.0 for i in ids]
@@ -312,12 +352,19 @@ class Retriever:
     def df(self, term: str) -> int:
         """How many paragraphs of the record use ``term`` (a term as ``qa.text.terms`` makes it)."""
         if self._df is None:
-            self._df = load_term_counts(Path(self.settings.store), self.paragraphs.values())
+            self._df = load_term_counts(self.generation, self.paragraphs.values())
         return self._df.get(term, 0)
 
     def idf(self, term: str) -> float:
         """Rarity of a term in the record; a term the record never uses gets the highest weight."""
         return math.log(1 + len(self.paragraphs) / (self.df(term) + 0.5))
+
+
+def _close(client: Any, held: Hold) -> None:
+    try:
+        client.close()
+    finally:
+        held.release()
 
 
 def _what(e: BaseException) -> str:

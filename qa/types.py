@@ -132,6 +132,7 @@ class Answer:
     support: float | None = None
     dropped: tuple[Dropped, ...] = ()
     usage: Usage | None = None
+    index: str = ""  # the index generation answered from: its build time and id
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -140,6 +141,7 @@ class Answer:
             "refused": self.refused,
             "mode": self.mode,
             "settings_hash": self.settings_hash,
+            "index": self.index,
             "citations": [
                 {"exhibit": c.exhibit, "paragraph": c.paragraph, "quote": c.quote, "verified": c.verified}
                 for c in self.citations
@@ -200,5 +202,6 @@ class Answer:
         for d in self.dropped:
             lines.append(f"- removed: \u201c{d.sentence}\u201d ({d.reason})")
         lines.append("")
-        lines.append(f"*mode: {self.mode} \u00b7 settings {self.settings_hash[:8]}*")
+        index = f" \u00b7 record indexed {self.index}" if self.index else ""
+        lines.append(f"*mode: {self.mode} \u00b7 settings {self.settings_hash[:8]}{index}*")
         return "\n".join(lines)

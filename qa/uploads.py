@@ -18,8 +18,8 @@ ALLOWED = (".pdf", ".txt", ".md", ".html", ".htm", ".docx")
 
 def uploads_dir(settings: Settings) -> Path:
     """Where added exhibits are kept: beside the store, so the record stays rebuildable."""
-    store = Path(settings.store).resolve()
-    return store.parent / f"{store.name}-uploads"
+    store = Path(settings.store)  # not resolve(): that would follow the link to one generation
+    return store.parent.resolve() / f"{store.name}-uploads"
 
 
 def add_exhibit(

@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from qa.settings import Settings
 from tests.conftest import ROOT
 
@@ -50,11 +52,11 @@ def test_show_and_exhibits(sample_settings: Settings) -> None:
     assert len(out.stdout.strip().splitlines()) == 11
 
 
-def test_errors_are_actionable_and_exit_2(sample_settings: Settings, tmp_path: Path) -> None:
+def test_errors_are_actionable_with_their_exit_codes(sample_settings: Settings, tmp_path: Path) -> None:
     out = run("--store", str(sample_settings.store), "show", "61", "99999")
     assert out.returncode == 2 and "Exhibit 61 has paragraphs 1-" in out.stderr
     out = run("--store", str(tmp_path / "none"), "ask", "anything")
-    assert out.returncode == 2 and "exhibitqa index" in out.stderr
+    assert out.returncode == 1 and "exhibitqa index" in out.stderr  # no index: not a usage error
     assert "Traceback" not in out.stderr
 
 
@@ -95,3 +97,74 @@ def test_local_server_status_when_none_runs(tmp_path: Path) -> None:
         [sys.executable, "-m", "qa.cli", "local", "status"], cwd=ROOT, capture_output=True, text=True, env=env
     )
     assert out.returncode == 0 and out.stdout.strip() == "not running"
+
+
+def test_help_documents_the_exit_codes() -> None:
+    out = run("--help")
+    assert out.returncode == 0
+    assert (
+        "exit status:" in out.stdout
+        and "2  usage error" in out.stdout
+        and "1  what the command" in out.stdout
+    )
+
+
+@pytest.mark.parametrize("question", ["", "\t\n"])
+def test_an_empty_question_is_a_usage_error(sample_settings: Settings, question: str) -> None:
+    out = run("--store", str(sample_settings.store), "ask", question)
+    assert (out.returncode, out.stdout) == (2, "")
+    assert out.stderr.strip() == "error: Ask a question about the exhibits."
+
+
+@pytest.mark.parametrize(
+    ("args", "code", "said"),
+    [
+        (["ask", "   "], 2, "Ask a question about the exhibits."),
+        (["ask", "Who signed it?", "--exhibit", "999"], 2, "No exhibit 999 in this index"),
+        (["ask", "Who signed it?", "--mode", "telepathy"], 2, "Unknown answer mode 'telepathy'"),
+        (["ask", "Who signed it?", "--exhibit", "sixty"], 2, "invalid int value"),
+        (["ask"], 2, "the following arguments are required: question"),
+    ],
+    ids=["empty", "unknown-exhibit", "unknown-mode", "bad-number", "no-question"],
+)
+def test_usage_errors_exit_2_and_json_stays_json(
+    sample_settings: Settings, args: list[str], code: int, said: str
+) -> None:
+    out = run("--store", str(sample_settings.store), *args)
+    assert out.returncode == code and said in out.stderr and out.stdout == "", out
+    out = run("--store", str(sample_settings.store), *args, "--json")
+    assert out.returncode == code and said in out.stderr
+    assert json.loads(out.stdout) == {"error": json.loads(out.stdout)["error"], "exit_code": code}
+    assert said in json.loads(out.stdout)["error"]
+
+
+def test_a_refusal_exits_0_and_a_missing_index_1_also_in_json(
+    sample_settings: Settings, tmp_path: Path
+) -> None:
+    question = "What was the total value of Chinese steel exports to Vietnam in 2022?"
+    out = run("--store", str(sample_settings.store), "ask", question, "--json")
+    assert out.returncode == 0 and json.loads(out.stdout)["refused"] is True
+    out = run("--store", str(tmp_path / "none"), "ask", question, "--json")
+    assert out.returncode == 1
+    assert "No index found" in json.loads(out.stdout)["error"] and "Traceback" not in out.stderr
+
+
+def test_an_unreachable_chroma_server_exits_1(tmp_path: Path) -> None:
+    import os
+    import socket
+
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    (tmp_path / "rec").mkdir()
+    (tmp_path / "rec" / "Exhibit 1.txt").write_text("Some text to index.", encoding="utf-8")
+    env = {**os.environ, "EXHIBITQA_CHROMA_URL": f"http://127.0.0.1:{port}"}
+    out = subprocess.run(
+        [sys.executable, "-m", "qa.cli", "index", str(tmp_path / "rec"), "--store", str(tmp_path / "s")],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
+    assert out.returncode == 1 and "Cannot reach the Chroma server" in out.stderr, out.stderr

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from index import store as store_mod
+from index.atomic import current
 from index.sources import exhibit_number_from_name, find_sources, read_record
 from index.store import build, load_paragraphs, read_manifest, stale_reason
 from index.vectors import VectorHome
@@ -130,11 +131,14 @@ def test_failed_build_leaves_previous_index_serving(
     with pytest.raises(RuntimeError, match="disk full"):
         build([small_record], settings)
     assert (tmp_path / "store" / "paragraphs.jsonl").read_text() == before
+    gen = current(tmp_path / "store")
+    assert gen is not None and gen.name.startswith(".store.gen-")
     assert sorted(p.name for p in tmp_path.iterdir()) == [
+        gen.name,
         ".store.lock",
         "record",
         "store",
-    ]  # no temp dirs left
+    ]  # no temp dirs left: only the link and the generation it points at
     assert json.loads((tmp_path / "store" / "manifest.json").read_text())["counts"]["exhibits"] == 2
 
 
