@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 STORE ?= .exhibitqa
 EXHIBITS ?= data/exhibits
 
-.PHONY: run test index lint clean chromium
+.PHONY: run test test-random index lint clean chromium
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -35,8 +35,12 @@ chromium:
 test: index chromium
 	EXHIBITQA_SEED_STORE=$(STORE) EXHIBITQA_REQUIRE_LOCAL=1 EXHIBITQA_REQUIRE_BROWSER=1 $(BIN)/python -m pytest -q
 
+# The suite in random order (pytest-randomly; the seed is printed: SEED=N repeats an order).
+test-random: index chromium
+	EXHIBITQA_SEED_STORE=$(STORE) EXHIBITQA_REQUIRE_LOCAL=1 EXHIBITQA_REQUIRE_BROWSER=1 $(BIN)/python -m pytest -p randomly $(if $(SEED),--randomly-seed=$(SEED))
+
 lint: $(STAMP)
 	$(BIN)/ruff check . && $(BIN)/ruff format --check . && $(BIN)/mypy qa index eval app.py
 
 clean:
-	rm -rf $(VENV) $(STORE) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(STORE) .$(STORE).* $(STORE)-uploads .pytest_cache .mypy_cache .ruff_cache
