@@ -289,3 +289,40 @@ def test_readers_never_see_a_half_built_index(small_record: Path, tmp_path: Path
             t.join(timeout=30)
     assert not errors, errors[0]
     assert len(load_paragraphs(settings.store)) == 8 and len(seen) >= 2  # readers saw generations change
+
+
+def test_a_store_that_is_a_real_directory_is_read_in_place_and_becomes_a_link(
+    small_record: Path, tmp_path: Path
+) -> None:
+    import shutil
+
+    from index.atomic import current
+    from qa.api import ask
+
+    built = Settings(store=tmp_path / "built")
+    build([small_record], built)
+    settings = Settings(store=tmp_path / "store")
+    shutil.copytree(built.store, settings.store)  # a copy (or a store of the earlier layout)
+    assert not Path(settings.store).is_symlink()
+    assert ask("How many cargoes did ships carry in 2021?", settings=settings).passages[0].paragraph.exhibit == 8
+    write(small_record / "Exhibit 9.txt", "A ninth exhibit about 12 harbours.\n")
+    report = build([small_record], settings)
+    assert report.rebuilt and Path(settings.store).is_symlink()
+    gen = current(Path(settings.store))
+    assert gen is not None and gen.name.startswith(".store.gen-")
+    assert not list(tmp_path.glob(".store.old-*"))
+    answer = ask("How many harbours does the ninth exhibit mention?", settings=settings)
+    assert 9 in {p.paragraph.exhibit for p in answer.passages}
+
+
+def test_a_store_copied_as_a_bare_link_says_how_to_copy_it(small_record: Path, tmp_path: Path) -> None:
+    import os
+
+    from qa.api import ask
+    from qa.errors import IndexDamagedError
+
+    build([small_record], Settings(store=tmp_path / "a" / "store"))
+    (tmp_path / "b").mkdir()
+    os.symlink(os.readlink(tmp_path / "a" / "store"), tmp_path / "b" / "store")  # what `cp -r` makes
+    with pytest.raises(IndexDamagedError, match=r"which is missing.*cp -rL"):
+        ask("How many ships?", settings=Settings(store=tmp_path / "b" / "store"))
