@@ -205,12 +205,13 @@ def test_a_rebuild_is_seen_without_reset(sample_settings: Settings, tmp_path: Pa
     assert [(c.exhibit, c.paragraph) for c in answer.citations] == [(2, 2)]
 
 
-def test_a_retriever_held_across_a_rebuild_says_to_ask_again(
+def test_a_retriever_held_across_a_rebuild_keeps_its_generation(
     sample_settings: Settings, tmp_path: Path
 ) -> None:
+    """The flake of issue 14: the fresh retriever after a rebuild read through the Chroma system
+    opened on the held one's files ("Missing metadata segment"), depending on test order."""
     from index.store import build
     from qa.api import get_retriever
-    from qa.errors import IndexStaleError
 
     src = tmp_path / "src"
     write(
@@ -224,11 +225,6 @@ def test_a_retriever_held_across_a_rebuild_says_to_ask_again(
         src / "Exhibit 1.txt", "EXHIBIT 1\n\nPort Notice\n\nThe port of Dalian handled 300 ships in 2019.\n"
     )
     build([src], settings)
-    try:
-        hits = held.search("ships in Dalian", k=1)
-    except IndexStaleError as e:
-        assert "rebuilt while this search ran; ask again" in str(e)
-    else:  # Chroma may still serve the swapped-out generation's vectors; never a traceback
-        assert hits
+    assert "Tianjin" in held.search("ships in Dalian", k=1)[0].paragraph.text  # its own generation
     fresh = get_retriever(settings)
     assert fresh is not held and "Dalian" in fresh.search("ships in Dalian", k=1)[0].paragraph.text
