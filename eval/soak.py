@@ -79,7 +79,7 @@ def _index(record: Path, uploads: Path, store: Path, *extra: str) -> tuple[int, 
         text=True,
         timeout=900,
     )
-    return done.returncode, time.monotonic() - t0, done.stderr[-500:]
+    return done.returncode, time.monotonic() - t0, (done.stdout + done.stderr)[-500:]
 
 
 class _Generations:
@@ -243,7 +243,7 @@ def run_soak(record: Path, work: Path, config: SoakConfig, seed_store: Path | No
             (rec / f"Exhibit {FACT_EXHIBIT}.txt").write_text(_fact(ships), encoding="utf-8")
             code, seconds, err = _index(rec, uploads, store)
             rebuild_s.append(seconds)
-            if code != 0:
+            if code != 0 or "Indexed " not in err:  # the fact changed: it must make a new generation
                 fail(f"rebuild {r + 1} exited {code}: {err}")
 
     def uploader() -> None:
@@ -302,6 +302,12 @@ def run_soak(record: Path, work: Path, config: SoakConfig, seed_store: Path | No
             app.wait(timeout=30)
         except subprocess.TimeoutExpired:
             app.kill()
+    # With the app gone nobody reads old generations: a no-op build deletes all but the current.
+    on_disk = len(list(store.parent.glob(f".{store.name}.gen-*")))
+    code, _, err = _index(rec, uploads, store)
+    if code != 0 or "up to date" not in err:
+        fail(f"the final no-op index exited {code}: {err}")
+    idle = len(list(store.parent.glob(f".{store.name}.gen-*")))
     # The soak's last state: the uploads survived the command-line rebuilds that followed them.
     final = generations.get((current(store) or store).name.rsplit("-", 1)[-1]) or {}
     exhibits = sorted({e for e, _ in final})
@@ -321,7 +327,8 @@ def run_soak(record: Path, work: Path, config: SoakConfig, seed_store: Path | No
         "uploads": len(uploaded),
         "upload_s": {"p50": _p(upload_s, 0.5), "max": round(max(upload_s), 1) if upload_s else None},
         "generations_seen": len(generations.seen),
-        "generations_on_disk_after": len(list(store.parent.glob(f".{store.name}.gen-*"))),
+        "generations_on_disk_after": on_disk,
+        "generations_on_disk_when_idle": idle,
         "answer_s": {"p50": _p(ordered, 0.5), "p95": _p(ordered, 0.95)},
         "rss_mb": {
             "first": round(rss[0][1]) if rss else None,

@@ -304,7 +304,9 @@ def test_a_store_that_is_a_real_directory_is_read_in_place_and_becomes_a_link(
     settings = Settings(store=tmp_path / "store")
     shutil.copytree(built.store, settings.store)  # a copy (or a store of the earlier layout)
     assert not Path(settings.store).is_symlink()
-    assert ask("How many cargoes did ships carry in 2021?", settings=settings).passages[0].paragraph.exhibit == 8
+    assert (
+        ask("How many cargoes did ships carry in 2021?", settings=settings).passages[0].paragraph.exhibit == 8
+    )
     write(small_record / "Exhibit 9.txt", "A ninth exhibit about 12 harbours.\n")
     report = build([small_record], settings)
     assert report.rebuilt and Path(settings.store).is_symlink()
