@@ -57,7 +57,7 @@ def _upload_text(n: int) -> str:
     return f"Dock Report\n\nThe Qingdao dry dock repaired {400 + n} vessels in 2018.\n"
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
@@ -144,7 +144,7 @@ def run_soak(record: Path, work: Path, config: SoakConfig, seed_store: Path | No
         raise RuntimeError(f"the first build failed: {err}")
 
     questions = [i.question for i in load_gold(ROOT / "eval" / "gold" / "exhibits_61_70.jsonl")]
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "GRADIO_SERVER_PORT": str(port), "EXHIBITQA_STORE": str(store)}
     env.pop("EXHIBITQA_AUTH", None)
     app = subprocess.Popen(
@@ -213,13 +213,18 @@ def run_soak(record: Path, work: Path, config: SoakConfig, seed_store: Path | No
                 q, kind = questions[(i * 7 + n) % len(questions)], "gold"
             t0 = time.monotonic()
             try:
-                _, history, *_ = client.predict(q, [], [], "extractive", 8, api_name="/ask")
+                _, history, evidence, *_ = client.predict(q, [], [], "extractive", 8, api_name="/ask")
                 reply = str(history[-1]["content"]) if history else ""
                 if not history or history[-1].get("role") != "assistant" or "Cannot answer" in reply:
                     fail(f"{q[:40]}: no answer: {reply[:300]!r}")
                     continue
                 if kind == "fact":
-                    check(q, reply, expected_fact(reply))
+                    expected = expected_fact(reply)
+                    check(q, reply, expected)
+                    # The evidence panel shows the cited paragraph of the same generation.
+                    shown = re.findall(r"handled (\d+) ships", str(evidence))
+                    if expected is not None and shown and set(shown) != {expected}:
+                        fail(f"{q[:40]}: the answer says {expected}, its evidence panel {shown}")
                     with lock:
                         checked["fact_answers"] += 1
                 elif kind == "upload":
@@ -269,7 +274,7 @@ def run_soak(record: Path, work: Path, config: SoakConfig, seed_store: Path | No
                     uploaded.append(number)
 
     try:
-        _wait(app, url)
+        wait_for_app(app, url)
         generations.poll()
         Client(url, verbose=False).predict(questions[0], [], [], "extractive", 8, api_name="/ask")  # warm
         t_start = time.monotonic()
@@ -346,19 +351,18 @@ def _p(values: list[float], q: float) -> float | None:
     return round(ordered[min(len(ordered) - 1, int(q * len(ordered)))], 2) if ordered else None
 
 
-def _wait(proc: subprocess.Popen[bytes], url: str, seconds: float = 120) -> None:
+def wait_for_app(proc: subprocess.Popen[Any], url: str, seconds: float = 120) -> None:
+    """Until ``python app.py`` in ``proc`` answers at ``url`` (a login refusal counts as up)."""
     deadline = time.monotonic() + seconds
     while True:
         try:
             urllib.request.urlopen(url + "config", timeout=2)
             return
         except urllib.error.HTTPError:
-            return
+            return  # up, and refusing us without a login
         except OSError:
             if proc.poll() is not None:
-                raise RuntimeError(
-                    f"the app exited: {proc.stderr.read().decode() if proc.stderr else ''}"
-                ) from None
+                raise RuntimeError(f"the app exited: {proc.stderr.read() if proc.stderr else ''!r}") from None
             if time.monotonic() > deadline:
                 raise RuntimeError("the app did not start") from None
             time.sleep(0.5)

@@ -108,9 +108,14 @@ def ask_stream(
     k: int | None = None,
     mode: str | None = None,
     settings: Settings | None = None,
+    retriever: Retriever | None = None,
 ) -> Iterator[str | Answer]:
     """Like ``ask``, but yields the verified answer text as it grows (LLM modes write it
-    sentence by sentence), then the ``Answer`` itself, always last."""
+    sentence by sentence), then the ``Answer`` itself, always last.
+
+    ``retriever`` (from ``get_retriever``) pins the answer to that generation of the index, for
+    a caller that reads more of it afterwards (the app's evidence panel); by default the
+    store's current generation answers."""
     settings = settings or Settings()
     if mode is not None or k is not None:
         settings = settings.model_copy(
@@ -120,7 +125,7 @@ def ask_stream(
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
     answerer = get_answerer(settings)  # an unknown mode is a usage error, said before the index is read
-    retriever = get_retriever(settings)
+    retriever = retriever or get_retriever(settings)
     timings["load"] = (time.perf_counter() - t0) * 1000
     notes: list[str] = []
     declined = (

@@ -77,13 +77,16 @@ def ask_events(question: str, *, exhibits: list[int] | None = None, settings: Se
     yield Status("Searching the exhibits\u2026")
     answer: Answer | None = None
     try:
-        for item in ask_stream(question, exhibits=exhibits, settings=settings):
+        # One generation for the answer and for the paragraphs shown beside it: a rebuild that
+        # lands meanwhile must not put the new text of a paragraph under the old quote.
+        retriever = get_retriever(settings)
+        for item in ask_stream(question, exhibits=exhibits, settings=settings, retriever=retriever):
             if isinstance(item, Answer):
                 answer = item
             else:
                 yield AnswerText(item, refused=False, partial=True)
         assert answer is not None
-        paragraphs = get_retriever(settings).paragraphs
+        paragraphs = retriever.paragraphs
     except ExhibitQAError as e:
         yield Failed(str(e))
         return

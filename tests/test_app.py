@@ -4,20 +4,15 @@ from __future__ import annotations
 
 import json
 import re
-import socket
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from eval.soak import free_port as _free_port
+from eval.soak import wait_for_app
 from qa.settings import Settings
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture(scope="module")
@@ -222,25 +217,6 @@ def _listening_addresses(port: int) -> set[str]:
                 words = b"".join(raw[i : i + 4][::-1] for i in range(0, size, 4))
                 found.add(str(ipaddress.ip_address(words)))
     return found
-
-
-def wait_for_app(proc: Any, url: str, seconds: float = 120) -> None:
-    """Until ``python app.py`` in ``proc`` answers at ``url`` (a login refusal counts as up)."""
-    import time
-    import urllib.error
-    import urllib.request
-
-    deadline = time.monotonic() + seconds
-    while True:
-        try:
-            urllib.request.urlopen(url + "config", timeout=2)
-            return
-        except urllib.error.HTTPError:
-            return  # up, and refusing us without a login
-        except OSError:
-            assert proc.poll() is None, proc.stderr.read().decode() if proc.stderr else "app exited"
-            assert time.monotonic() < deadline, "app did not start"
-            time.sleep(0.5)
 
 
 def test_auth_must_have_both_parts() -> None:

@@ -9,7 +9,11 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
+
+import pytest
 
 from index.atomic import current
 from index.store import build, load_paragraphs
@@ -89,3 +93,32 @@ def test_a_retriever_held_across_rebuilds_keeps_answering_from_its_generation(tm
     write(src / "Exhibit 1.txt", _fact(250))
     build([src], settings)  # the next build deletes the generation nobody holds any more
     assert not kept.exists()
+
+
+def test_the_evidence_shown_with_an_answer_comes_from_the_answers_generation(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A rebuild that lands between the answer and the evidence panel must not put the new text
+    of the cited paragraph under the old quote."""
+    import qa.events
+    from qa.events import CitedParagraph, Done, ask_events
+
+    src = tmp_path / "src"
+    write(src / "Exhibit 1.txt", _fact(640))
+    settings = Settings(store=tmp_path / "store")
+    build([src], settings)
+    real = qa.events.ask_stream
+
+    def rebuilt_right_after_answering(*args: Any, **kwargs: Any) -> Iterator[Any]:
+        yield from real(*args, **kwargs)
+        write(src / "Exhibit 1.txt", _fact(720))
+        build([src], settings)  # lands before the evidence panel is filled
+
+    monkeypatch.setattr(qa.events, "ask_stream", rebuilt_right_after_answering)
+    events = list(ask_events(QUESTION, settings=settings))
+    done = next(e for e in events if isinstance(e, Done))
+    shown = [e for e in events if isinstance(e, CitedParagraph)]
+    assert "640 ships" in done.answer.text and shown
+    for e in shown:
+        assert e.citation.quote in e.paragraph.text and "640 ships" in e.paragraph.text
+    assert "720 ships" in ask(QUESTION, settings=settings).text  # the next question sees the rebuild
