@@ -158,7 +158,10 @@ def run_soak(record: Path, work: Path, config: SoakConfig, seed_store: Path | No
     latencies: list[float] = []
     uploaded: list[int] = []
     rebuild_s: list[float] = []
+    indexed: list[int] = []  # rebuilds that made a generation
+    absorbed: list[int] = []  # rebuilds whose change a concurrent upload's build had already indexed
     upload_s: list[float] = []
+    upload_spans: list[list[float]] = []
     rss: list[tuple[float, float]] = []
     stop = threading.Event()
 
@@ -246,9 +249,16 @@ def run_soak(record: Path, work: Path, config: SoakConfig, seed_store: Path | No
             time.sleep(max(0.0, start + r * gap - time.monotonic()))
             ships += 17
             (rec / f"Exhibit {FACT_EXHIBIT}.txt").write_text(_fact(ships), encoding="utf-8")
+            written = time.monotonic()
             code, seconds, err = _index(rec, uploads, store)
             rebuild_s.append(seconds)
-            if code != 0 or "Indexed " not in err:  # the fact changed: it must make a new generation
+            if code == 0 and "Indexed " in err:
+                indexed.append(r)
+            elif code == 0 and "up to date" in err and _overlaps(upload_spans, written, time.monotonic()):
+                # An upload's build took the lock first and read the changed file too: that build
+                # made the generation with this fact, and this one had nothing left to do.
+                absorbed.append(r)
+            else:
                 fail(f"rebuild {r + 1} exited {code}: {err}")
 
     def uploader() -> None:
@@ -261,12 +271,15 @@ def run_soak(record: Path, work: Path, config: SoakConfig, seed_store: Path | No
             path = work / f"dock-{number}.txt"
             path.write_text(_upload_text(j + 1), encoding="utf-8")
             t0 = time.monotonic()
+            span = [t0, float("inf")]  # in flight until it returns: a rebuild may overlap it now
+            upload_spans.append(span)
             try:
                 status, *_ = client.predict(handle_file(str(path)), number, api_name="/add_exhibit")
             except Exception as e:
                 fail(f"upload {number}: {e.__class__.__name__}: {e}")
                 continue
-            upload_s.append(time.monotonic() - t0)
+            span[1] = time.monotonic()
+            upload_s.append(span[1] - t0)
             if not str(status).startswith(f"Added Exhibit {number}"):
                 fail(f"upload {number}: {status!r:.300}")
             else:
@@ -319,6 +332,9 @@ def run_soak(record: Path, work: Path, config: SoakConfig, seed_store: Path | No
     missing_uploads = [n for n in uploaded if n not in exhibits]
     if missing_uploads:
         fail(f"uploaded exhibits {missing_uploads} are not in the final index")
+    last_fact = next((t for (e, _), t in final.items() if e == FACT_EXHIBIT and "Tianjin" in t), "")
+    if f"{ships} ships" not in last_fact:  # the last change written is the one indexed
+        fail(f"the final index holds {last_fact!r}, not the last fact written ({ships} ships)")
     quarter = max(1, len(rss) // 4)
     ordered = sorted(latencies)
     return {
@@ -328,6 +344,8 @@ def run_soak(record: Path, work: Path, config: SoakConfig, seed_store: Path | No
         "errors": errors,
         "checked": checked,
         "rebuilds": len(rebuild_s),
+        "rebuilds_indexed": len(indexed),
+        "rebuilds_absorbed": len(absorbed),
         "rebuild_s": {"p50": _p(rebuild_s, 0.5), "max": round(max(rebuild_s), 1) if rebuild_s else None},
         "uploads": len(uploaded),
         "upload_s": {"p50": _p(upload_s, 0.5), "max": round(max(upload_s), 1) if upload_s else None},
@@ -344,6 +362,10 @@ def run_soak(record: Path, work: Path, config: SoakConfig, seed_store: Path | No
         "rss_series": [(round(t), round(m)) for t, m in rss],
         "exhibits_at_end": exhibits,
     }
+
+
+def _overlaps(spans: list[list[float]], start: float, end: float) -> bool:
+    return any(a < end and b > start for a, b in spans)
 
 
 def _p(values: list[float], q: float) -> float | None:
