@@ -15,19 +15,17 @@ import json
 import os
 import re
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
 import threading
 import time
-import urllib.error
-import urllib.request
 from contextlib import suppress
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from eval.procs import free_port, rss_mb, wait_for_app
 from index.atomic import current
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -55,19 +53,6 @@ def _fact(ships: int) -> str:
 
 def _upload_text(n: int) -> str:
     return f"Dock Report\n\nThe Qingdao dry dock repaired {400 + n} vessels in 2018.\n"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return 0.0
 
 
 def _index(record: Path, uploads: Path, store: Path, *extra: str) -> tuple[int, float, str]:
@@ -304,7 +289,7 @@ def run_soak(record: Path, work: Path, config: SoakConfig, seed_store: Path | No
         while time.monotonic() - t_start < config.seconds or any(t.is_alive() for t in builders):
             generations.poll()
             if time.monotonic() >= next_rss:
-                rss.append((time.monotonic() - t_start, _rss_mb(app.pid)))
+                rss.append((time.monotonic() - t_start, rss_mb(app.pid)))
                 next_rss = time.monotonic() + 2.0
             if app.poll() is not None:
                 fail(f"the app exited with {app.returncode}")
@@ -371,23 +356,6 @@ def _overlaps(spans: list[list[float]], start: float, end: float) -> bool:
 def _p(values: list[float], q: float) -> float | None:
     ordered = sorted(values)
     return round(ordered[min(len(ordered) - 1, int(q * len(ordered)))], 2) if ordered else None
-
-
-def wait_for_app(proc: subprocess.Popen[Any], url: str, seconds: float = 120) -> None:
-    """Until ``python app.py`` in ``proc`` answers at ``url`` (a login refusal counts as up)."""
-    deadline = time.monotonic() + seconds
-    while True:
-        try:
-            urllib.request.urlopen(url + "config", timeout=2)
-            return
-        except urllib.error.HTTPError:
-            return  # up, and refusing us without a login
-        except OSError:
-            if proc.poll() is not None:
-                raise RuntimeError(f"the app exited: {proc.stderr.read() if proc.stderr else ''!r}") from None
-            if time.monotonic() > deadline:
-                raise RuntimeError("the app did not start") from None
-            time.sleep(0.5)
 
 
 def main(argv: list[str] | None = None) -> int:

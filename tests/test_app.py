@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from eval.soak import free_port as _free_port
-from eval.soak import wait_for_app
+from eval.procs import free_port as _free_port
+from eval.procs import wait_for_app
 from qa.settings import Settings
 
 

@@ -15,22 +15,15 @@ import subprocess
 import sys
 import threading
 import time
-from pathlib import Path
 
 from eval.gold import load_gold
+from eval.procs import free_port as _free_port
+from eval.procs import rss_mb, wait_for_app
 from qa.settings import Settings
 from tests.conftest import ROOT
-from tests.test_app import _free_port, wait_for_app
 
 USERS = 20
 SECONDS = float(os.environ.get("EXHIBITQA_LOAD_SECONDS", "60"))
-
-
-def _rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    raise AssertionError("no VmRSS")
 
 
 def test_twenty_users_for_a_minute(sample_settings: Settings) -> None:
@@ -75,7 +68,7 @@ def test_twenty_users_for_a_minute(sample_settings: Settings) -> None:
         for t in threads:
             t.start()
         while any(t.is_alive() for t in threads):
-            rss.append((time.monotonic() - start, _rss_mb(proc.pid)))
+            rss.append((time.monotonic() - start, rss_mb(proc.pid)))
             time.sleep(2)
         for t in threads:
             t.join()
