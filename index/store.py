@@ -76,7 +76,6 @@ class BuildReport:
     reason: str = ""
     warnings: list[str] = field(default_factory=list)
     per_exhibit: dict[int, int] = field(default_factory=dict)
-    kept_for_readers: int = 0  # replaced generations left on disk because a reader still holds them
 
 
 def read_manifest(store: Path) -> dict[str, Any] | None:
@@ -170,7 +169,7 @@ def build(
         collect(store, _drop_vectors)  # generations whose last reader has gone since the last build
         report = _build(list(paths), store, settings, rebuild, progress, reuse_from)
         if report.rebuilt:
-            report.kept_for_readers = len(collect(store, _drop_vectors))
+            collect(store, _drop_vectors)  # the generation just replaced, unless a reader holds it
         return report
 
 

@@ -99,7 +99,6 @@ class Retriever:
         if held is None:
             require_store(store)  # says why: no index, a damaged one, or a dangling link
             raise no_index(str(store))
-        self._hold = held
         gen = self.generation = held.path
         self.generation_id = gen.name if gen != store else generation_id(store)
         try:
