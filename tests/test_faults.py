@@ -209,7 +209,10 @@ def test_a_second_build_of_one_store_waits_for_the_first(small: Settings, tmp_pa
             time.sleep(0.05)
         time.sleep(0.5)
         assert second.poll() is None and not list(tmp_path.glob(".store.building-*"))
-    out, _ = second.communicate(timeout=300)
+    # Not communicate(): it would close stderr under the thread still reading it.
+    assert second.stdout is not None
+    out = second.stdout.read()
+    second.wait(timeout=300)
     reader.join(timeout=10)
     assert second.returncode == 0, err
     assert "Indexed 3 exhibits" in out
