@@ -191,7 +191,7 @@ def summarize(results: list[ItemResult], gold_path: Path, mode: str, k: int) -> 
     }
 
 
-# Substring of a verifier reason (qa.checks) -> the name it is counted under.
+# Substring of a verifier reason (qa.answering.checks) -> the name it is counted under.
 _REASON_KINDS = {
     "not one of the sources": "not one of the sources",
     "not verbatim": "not verbatim",

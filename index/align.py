@@ -16,7 +16,7 @@ import numpy as np
 from qa.types import Paragraph
 
 _ZH_NUMERALS = {c: i for i, c in enumerate("零一二三四五六七八九十", 0)}
-_COS_FLOOR, _COS_SPAN = 0.75, 0.17  # e5 cosines sit in a compressed band (see qa.extractive)
+_COS_FLOOR, _COS_SPAN = 0.75, 0.17  # e5 cosines sit in a compressed band (see qa.answering.extractive)
 _MATCH_MIN = 0.45  # below this a pair is not taken as a translation
 
 

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from index.atomic import generation_id
-from qa.answerers import REFUSAL, Draft, evidence, get_answerer
+from qa.answering import REFUSAL, Draft, evidence, get_answerer
 from qa.cites import remove_cites, verify
 from qa.questions import clean_question, exhibits_named, exhibits_referenced
 from qa.retrieve import Retriever

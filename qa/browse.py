@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from qa.answering.prompt import parse_key
 from qa.errors import UnknownParagraphError
-from qa.prompt import parse_key
 from qa.settings import Settings
 from qa.types import Paragraph
 

@@ -166,7 +166,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
 
 def cmd_local(args: argparse.Namespace) -> int:
-    from qa.local import ensure_server, running_server, stop_server
+    from qa.answering.local import ensure_server, running_server, stop_server
 
     settings = _settings(args)
     if args.action == "start":

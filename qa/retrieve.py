@@ -310,7 +310,7 @@ class Retriever:
                         out.append(NodeWithScore(node=self._node((para.exhibit, n)), score=h.score))
         return out
 
-    # The Toolkit an answerer uses (qa.answerers.Toolkit).
+    # The Toolkit an answerer uses (qa.answering.base.Toolkit).
 
     def embed_query(self, text: str) -> list[float]:
         # The search and the answerer both need the question's vector; it is computed once.

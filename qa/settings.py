@@ -37,7 +37,7 @@ class Settings(BaseSettings):
         None,
         description="URL of a Chroma server (`chroma run`) to keep vectors in; unset: the store's own chroma/.",
     )
-    mode: str = Field("extractive", description="Answerer: one of qa.answerers.ANSWERERS.")
+    mode: str = Field("extractive", description="Answerer: one of qa.answering.ANSWERERS.")
     k: int = Field(8, ge=1, le=50, description="Passages retrieved and shown to the answerer.")
     candidates: int = Field(
         30, ge=1, description="Hits taken from each of the dense and BM25 retrievers before fusion."

@@ -4,8 +4,15 @@ from __future__ import annotations
 
 import pytest
 
-from qa.checks import MalformedOutput, OutputCite, OutputSentence, check_sentence, figures, parse_output
-from qa.prompt import build_prompt, estimate_tokens, parse_key
+from qa.answering.checks import (
+    MalformedOutput,
+    OutputCite,
+    OutputSentence,
+    check_sentence,
+    figures,
+    parse_output,
+)
+from qa.answering.prompt import build_prompt, estimate_tokens, parse_key
 from qa.types import Paragraph, Passage
 
 
@@ -224,14 +231,14 @@ def test_token_estimate_errs_high(text: str, low: int) -> None:
     ],
 )
 def test_parse_ranking(raw: str, expected: list[tuple[int, int]]) -> None:
-    from qa.checks import parse_ranking
+    from qa.answering.checks import parse_ranking
 
     assert parse_ranking(raw) == expected
 
 
 @pytest.mark.parametrize("raw", ["62.11, 68.5", '{"ranking": "62.11"}', '{"ranking": [62.11'])
 def test_parse_ranking_rejects_what_it_cannot_read(raw: str) -> None:
-    from qa.checks import parse_ranking
+    from qa.answering.checks import parse_ranking
 
     with pytest.raises(MalformedOutput):
         parse_ranking(raw)
@@ -250,7 +257,7 @@ def test_parse_ranking_rejects_what_it_cannot_read(raw: str) -> None:
     ],
 )
 def test_is_instruction(text: str, expected: bool) -> None:
-    from qa.checks import is_instruction
+    from qa.answering.checks import is_instruction
 
     assert is_instruction(text) is expected
 
@@ -284,6 +291,6 @@ def test_a_quote_of_an_injected_instruction_is_not_evidence() -> None:
     ],
 )
 def test_complete_sentences_of_a_reply_still_streaming(buffer: str, texts: list[str]) -> None:
-    from qa.checks import complete_sentences
+    from qa.answering.checks import complete_sentences
 
     assert [s.text for s in complete_sentences(buffer)] == texts

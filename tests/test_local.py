@@ -26,7 +26,7 @@ if importlib.util.find_spec("llama_cpp") is None:
 
 @pytest.fixture(scope="module")
 def local_settings(sample_settings: Settings) -> Iterator[Settings]:
-    from qa.local import stop_server
+    from qa.answering.local import stop_server
 
     settings = sample_settings.model_copy(update={"mode": "local", "k": 4, "llm_context_tokens": 3072})
     yield settings
@@ -41,7 +41,7 @@ def local_settings(sample_settings: Settings) -> Iterator[Settings]:
     ],
 )
 def test_local_model_answers_with_verified_cites(local_settings: Settings, question: str) -> None:
-    from qa.local import running_server
+    from qa.answering.local import running_server
 
     answer = ask(question, settings=local_settings)
     # The model itself answered: no fault fallback. If the verifier rejected all its sentences,
@@ -131,7 +131,7 @@ def test_a_corrupt_model_part_fails_the_hash_and_leaves_no_model(tmp_path: Path)
 import sys
 sys.path.insert(0, {str(fake)!r})  # a damaged install of part 5
 from qa.errors import ConfigError
-from qa.local import model_path
+from qa.answering.local import model_path
 from qa.settings import Settings
 try:
     model_path(Settings(local_model_dir={str(cache)!r}))
@@ -146,7 +146,7 @@ except ConfigError as e:
 
 
 def test_a_damaged_cached_model_is_assembled_again(tmp_path: Path) -> None:
-    from qa.local import MODEL_SHA256, _file_sha256, model_path
+    from qa.answering.local import MODEL_SHA256, _file_sha256, model_path
 
     settings = Settings(local_model_dir=tmp_path)
     path = model_path(settings)
@@ -159,8 +159,8 @@ def test_a_damaged_cached_model_is_assembled_again(tmp_path: Path) -> None:
 
 
 def test_a_model_server_that_cannot_start_is_explained(local_settings: Settings) -> None:
+    from qa.answering.local import ensure_server
     from qa.errors import ConfigError
-    from qa.local import ensure_server
 
     # A context no machine here can hold: llama.cpp fails to allocate it and exits.
     huge = local_settings.model_copy(update={"llm_context_tokens": 4_000_000})
@@ -175,7 +175,7 @@ def test_a_server_killed_mid_answer_falls_back_and_the_next_question_restarts_it
     import threading
     import time
 
-    from qa.local import ensure_server, running_server
+    from qa.answering.local import ensure_server, running_server
 
     server = ensure_server(local_settings)
     result: list[object] = []

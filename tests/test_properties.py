@@ -9,8 +9,8 @@ from hypothesis import strategies as st
 
 from index.segment import segment
 from index.sources import paragraphs_of
+from qa.answering.prompt import parse_key
 from qa.cites import parse, render
-from qa.prompt import parse_key
 from qa.types import Citation
 
 _CONTENT = re.compile(r"[0-9A-Za-z\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]|[^\W_]")

@@ -13,7 +13,7 @@ import pytest
 from pydantic import SecretStr
 
 from qa import ask
-from qa.llm import redact
+from qa.answering.llm import redact
 from qa.settings import Settings
 from tests.conftest import ROOT
 from tests.fake_openai import FakeOpenAI, Reply

@@ -14,8 +14,8 @@ from collections.abc import Callable, Generator, Iterator, Sequence
 from dataclasses import replace
 from typing import Any
 
-from qa.answerers import REFUSAL, Draft, Toolkit, evidence
-from qa.checks import (
+from qa.answering.base import REFUSAL, Draft, Toolkit, evidence
+from qa.answering.checks import (
     MalformedOutput,
     OutputSentence,
     check_sentence,
@@ -23,8 +23,8 @@ from qa.checks import (
     parse_output,
     parse_ranking,
 )
-from qa.extractive import ExtractiveAnswerer
-from qa.prompt import RANKING_SCHEMA, build_prompt, estimate_tokens, output_schema, rerank_messages
+from qa.answering.extractive import ExtractiveAnswerer
+from qa.answering.prompt import RANKING_SCHEMA, build_prompt, estimate_tokens, output_schema, rerank_messages
 from qa.settings import Settings
 from qa.text import shorten
 from qa.types import Citation, Dropped, Passage, Usage

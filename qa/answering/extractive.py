@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from qa.answerers import REFUSAL, Draft, Toolkit
+from qa.answering.base import REFUSAL, Draft, Toolkit
 from qa.questions import exhibits_named, question_type, specific_words
 from qa.settings import Settings
 from qa.text import split_sentences, terms

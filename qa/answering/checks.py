@@ -15,8 +15,8 @@ from typing import Any
 
 from pydantic import AliasChoices, BaseModel, Field, ValidationError
 
+from qa.answering.prompt import parse_key
 from qa.cites import normalize, quote_in
-from qa.prompt import parse_key
 from qa.types import Citation, Dropped, Paragraph
 
 

@@ -1,13 +1,11 @@
-"""The answerer interface and its registry (a plain dict, as llm keeps its models)."""
+"""The answerer interface: what an answerer is given (passages, a Toolkit) and what it returns (a Draft)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from qa.errors import UsageError
-from qa.settings import Settings
 from qa.types import Citation, Dropped, Paragraph, Passage, Usage
 
 REFUSAL = "The exhibits do not answer this."
@@ -54,32 +52,6 @@ class Answerer(Protocol):
     def answer(self, question: str, passages: Sequence[Passage], tools: Toolkit) -> Draft: ...
 
 
-def _extractive(settings: Settings) -> Answerer:
-    from qa.extractive import ExtractiveAnswerer
-
-    return ExtractiveAnswerer(settings)
-
-
-def _openai(settings: Settings) -> Answerer:
-    from qa.llm import LLMAnswerer
-
-    return LLMAnswerer.for_endpoint(settings)
-
-
-def _local(settings: Settings) -> Answerer:
-    from qa.llm import LLMAnswerer
-    from qa.local import ensure_server
-
-    return LLMAnswerer.for_local(settings, ensure_server(settings))
-
-
-ANSWERERS: dict[str, Callable[[Settings], Answerer]] = {
-    "extractive": _extractive,
-    "openai": _openai,
-    "local": _local,
-}
-
-
 def evidence(
     passages: Sequence[Passage], paragraphs: Mapping[tuple[int, int], Paragraph]
 ) -> dict[tuple[int, int], Paragraph]:
@@ -94,13 +66,3 @@ def evidence(
             if other is not None:
                 out.setdefault((para.exhibit, n), other)
     return out
-
-
-def get_answerer(settings: Settings, mode: str | None = None) -> Answerer:
-    name = mode or settings.mode
-    if name not in ANSWERERS:
-        raise UsageError(
-            f"Unknown answer mode '{name}'. Choose one of: {', '.join(sorted(ANSWERERS))} "
-            "(--mode, or EXHIBITQA_MODE)."
-        )
-    return ANSWERERS[name](settings)
