@@ -5,8 +5,10 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 STORE ?= .exhibitqa
 EXHIBITS ?= data/exhibits
+# The second record, for its gold set's eval (eval/gold/record2.jsonl) and the CI gate on it.
+RECORD2_STORE ?= .r2store
 
-.PHONY: run test test-random index lint clean chromium
+.PHONY: run test test-random index index-record2 eval train-scorer lint clean chromium
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -22,6 +24,18 @@ $(STAMP): pyproject.toml | $(BIN)/python
 index: $(STAMP)
 	$(BIN)/exhibitqa index $(EXHIBITS) --store $(STORE)
 
+index-record2: $(STAMP)
+	$(BIN)/exhibitqa index data/record2 --store $(RECORD2_STORE)
+
+# Both gold sets; reports (with the refusal curve and calibration plots) in eval/results/.
+eval: index index-record2
+	$(BIN)/exhibitqa --store $(STORE) eval --out eval/results/exhibits_61_70
+	$(BIN)/exhibitqa --store $(RECORD2_STORE) eval --gold eval/gold/record2.jsonl --out eval/results/record2
+
+# Retrain the answer scorer on ../shared/training (writes qa/answering/scorer.json and .md).
+train-scorer: $(STAMP)
+	$(BIN)/python -m eval.train_scorer --data ../shared/training
+
 run: index
 	EXHIBITQA_STORE=$(STORE) $(BIN)/python app.py
 
@@ -32,15 +46,15 @@ chromium:
 	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y --no-install-recommends chromium >/dev/null \
 	  || { $$SUDO apt-get update >/dev/null && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y --no-install-recommends chromium >/dev/null; }; }
 
-test: index chromium
-	EXHIBITQA_SEED_STORE=$(STORE) EXHIBITQA_REQUIRE_LOCAL=1 EXHIBITQA_REQUIRE_BROWSER=1 $(BIN)/python -m pytest -q
+test: index index-record2 chromium
+	EXHIBITQA_SEED_STORE=$(STORE) EXHIBITQA_RECORD2_SEED_STORE=$(RECORD2_STORE) EXHIBITQA_REQUIRE_LOCAL=1 EXHIBITQA_REQUIRE_BROWSER=1 $(BIN)/python -m pytest -q
 
 # The suite in random order (pytest-randomly; the seed is printed: SEED=N repeats an order).
-test-random: index chromium
-	EXHIBITQA_SEED_STORE=$(STORE) EXHIBITQA_REQUIRE_LOCAL=1 EXHIBITQA_REQUIRE_BROWSER=1 $(BIN)/python -m pytest -p randomly $(if $(SEED),--randomly-seed=$(SEED))
+test-random: index index-record2 chromium
+	EXHIBITQA_SEED_STORE=$(STORE) EXHIBITQA_RECORD2_SEED_STORE=$(RECORD2_STORE) EXHIBITQA_REQUIRE_LOCAL=1 EXHIBITQA_REQUIRE_BROWSER=1 $(BIN)/python -m pytest -p randomly $(if $(SEED),--randomly-seed=$(SEED))
 
 lint: $(STAMP)
 	$(BIN)/ruff check . && $(BIN)/ruff format --check . && $(BIN)/mypy qa index eval app.py
 
 clean:
-	rm -rf $(VENV) $(STORE) .$(STORE).* $(STORE)-uploads .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(STORE) .$(STORE).* $(STORE)-uploads $(RECORD2_STORE) .$(RECORD2_STORE).* .pytest_cache .mypy_cache .ruff_cache

@@ -178,6 +178,7 @@ def add_exhibit_ui(
 
 MODES = [
     ("Extractive (offline, verbatim sentences)", "extractive"),
+    ("Extractive, checked by the local model", "extractive+check"),
     ("Local model (Qwen2.5-Coder-1.5B, llama.cpp)", "local"),
     ("OpenAI-compatible endpoint", "openai"),
 ]
@@ -202,7 +203,19 @@ def _answered_by(event: Done) -> str:
     a = event.answer
     model = f" \u00b7 {a.usage.model}" if a.usage is not None else ""
     index = f" \u00b7 record indexed {a.index}" if a.index else ""
-    return f"\n\n<sub>answered by {a.mode}{model}{index}</sub>"
+    support = f"{a.support_label} (support {a.support:.2f}) \u00b7 " if a.support_label else ""
+    return f"\n\n<sub>{support}answered by {a.mode}{model}{index}</sub>"
+
+
+def _caution(event: Done) -> str:
+    """Above an uncertain answer: what the figure means and where to look."""
+    a = event.answer
+    if not a.uncertain:
+        return ""
+    return (
+        f"**Uncertain** (support {a.support:.2f}: answers scored like this are right less than "
+        "7 times in 10). Check it against the closest passages in the evidence panel.\n\n"
+    )
 
 
 def respond(
@@ -250,7 +263,7 @@ def respond(
         elif isinstance(event, Failed):
             reply = f"**Cannot answer:** {event.message}"
         elif isinstance(event, Done):
-            reply += _answered_by(event)
+            reply = _caution(event) + reply + _answered_by(event)
             memo, files = _memo(event)
     history.append({"role": "assistant", "content": reply})
     yield "", history, _evidence_html(cited, notes, uncited), memo, files

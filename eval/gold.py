@@ -45,6 +45,7 @@ class GoldItem:
     all_required: bool
     evidence: tuple[Evidence, ...]
     type: str
+    near_miss: bool = False  # unanswerable by one swapped year, name, place or premise
 
     @property
     def answerable(self) -> bool:
@@ -60,6 +61,7 @@ def _item(raw: dict[str, Any], where: str) -> GoldItem:
             all_required=bool(raw.get("all_required", False)),
             evidence=tuple(Evidence(int(e["exhibit"]), str(e["quote"])) for e in raw.get("evidence", [])),
             type=str(raw.get("type", "factoid")),
+            near_miss=bool(raw.get("near_miss", False)),
         )
     except (KeyError, TypeError, ValueError) as e:
         raise GoldError(f"{where}: {e!r}. Each line needs id, question, answers, evidence, type.") from e

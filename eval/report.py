@@ -24,6 +24,7 @@ def summary_table(report: dict[str, Any]) -> str:
         ("accuracy on answerable items", _pct(a["answerable_accuracy"])),
         ("refusal recall (unanswerable)", _pct(a["refusal_recall"])),
         ("false-refusal rate (answerable)", _pct(a["false_refusal_rate"])),
+        ("near-misses refused", _pct(a.get("near_miss_refusal_recall"))),
         ("citation precision / recall", f"{_pct(c['precision'])} / {_pct(c['recall'])}"),
         ("citations verified", f"{_pct(c['verified_rate'])} of {c['n']}"),
         ("latency p50 / p95", f"{lat['p50']:.0f} ms / {lat['p95']:.0f} ms"),
@@ -94,6 +95,33 @@ def worst_items(report: dict[str, Any], n: int = 15) -> str:
     return "\n".join(lines) or "None: every item is correct."
 
 
+def trade_off_table(report: dict[str, Any]) -> str:
+    """Selected points of the refusal curve, the shipped threshold's row in bold."""
+    t = report["trade_off"]
+    lines = [
+        "Every item answered again with refusal off; an item counts as refused below the threshold. "
+        "Plot: refusal_curve.png; calibration: calibration.png "
+        f"(Brier {t['calibration']['brier']:.3f}, ECE {t['calibration']['ece']:.3f}).",
+        "",
+        "| threshold | unanswerable refused | near-misses refused | answerable refused | answerable answered wrongly | answerable right |",
+        "|---|---|---|---|---|---|",
+    ]
+    pts = [p for p in t["curve"] if round(p["threshold"] * 100) % 10 == 0]
+    for p in sorted([*pts, {**t["chosen"], "chosen": True}], key=lambda p: p["threshold"]):
+        cells = [
+            f"{p['threshold']:.2f}",
+            _pct(p["refusal_recall"]),
+            _pct(p["near_miss_refusal_recall"]),
+            _pct(p["false_refusal_rate"]),
+            _pct(p["answered_wrongly"]),
+            _pct(p["answerable_accuracy"]),
+        ]
+        if p.get("chosen"):
+            cells = [f"**{c}**" for c in cells]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
 def to_markdown(report: dict[str, Any]) -> str:
     parts = [
         f"# Eval: {report['gold']}",
@@ -103,6 +131,8 @@ def to_markdown(report: dict[str, Any]) -> str:
     ]
     if report.get("baselines"):
         parts += ["## Retrieval baselines (same embedding model, same gold set)", baselines_table(report)]
+    if report.get("trade_off"):
+        parts += ["## Wrong answers against refusals, by threshold", trade_off_table(report)]
     parts += ["## Items answered wrongly", worst_items(report)]
     return "\n\n".join(parts) + "\n"
 
@@ -147,4 +177,6 @@ def _plots(report: dict[str, Any], out: Path) -> list[Path]:
     type_png = out / "accuracy_by_type.png"
     fig.savefig(type_png, dpi=100)
     plt.close(fig)
-    return [recall_png, type_png]
+    from eval.curves import plot
+
+    return [recall_png, type_png, *plot(report, out)]

@@ -108,12 +108,31 @@ def run_eval(
         if progress:
             progress(n, len(items))
     report = summarize(results, gold_path, mode or settings.mode, k)
+    if (mode or settings.mode) == "extractive":
+        report["trade_off"] = _trade_off(items, settings, k)
     if baselines:
         from eval.baselines import llamaindex_ootb
 
         report["baselines"] = {m: _retrieval_summary(results, m, k) for m in methods}
         report["baselines"]["llamaindex_ootb"] = llamaindex_ootb(items, located, retriever, settings)
     return report
+
+
+def _trade_off(items: list[GoldItem], settings: Settings, k: int) -> dict[str, Any]:
+    """Every item answered again with refusal off, for the curve over all thresholds."""
+    from eval.curves import Open, trade_off
+    from qa.answering.scorer import load
+
+    chosen = settings.refuse_below
+    if chosen is None:
+        chosen = load(settings.scorer_path).threshold if settings.scorer_path else load().threshold
+    never = settings.model_copy(update={"refuse_below": 0.0, "mode": "extractive"})
+    opened = []
+    for item in items:
+        a = ask(item.question, k=k, settings=never)
+        right = item.answerable and not a.refused and contains_facts(a.text, item.answers, item.all_required)
+        opened.append(Open(item.answerable, a.support or 0.0, right, item.near_miss))
+    return trade_off(opened, chosen)
 
 
 def _retrieval_summary(results: list[ItemResult], method: str, k: int) -> dict[str, float]:
@@ -155,6 +174,10 @@ def summarize(results: list[ItemResult], gold_path: Path, mode: str, k: int) -> 
             "answerable_accuracy": mean(r.correct for r in answerable),
             "refusal_recall": mean(r.refused for r in unanswerable),
             "false_refusal_rate": mean(r.refused for r in answerable),
+            "near_miss_refusal_recall": mean(r.refused for r in unanswerable if r.item.near_miss)
+            if any(r.item.near_miss for r in unanswerable)
+            else float("nan"),
+            "unanswerable_n": len(unanswerable),
         },
         "citations": {
             "precision": mean(key in r.located.paragraphs for r, key in cites),

@@ -130,7 +130,10 @@ def cmd_ask(args: argparse.Namespace) -> int:
     print(answer.text)
     for c in answer.citations:
         print(f"  {c.render()} \u201c{c.quote}\u201d")
-    if answer.refused and answer.passages:
+    if answer.support_label is not None:
+        caution = ": check it against the closest passages" if answer.uncertain else ""
+        print(f"  support: {answer.support:.2f}, {answer.support_label}{caution}")
+    if (answer.refused or answer.uncertain) and answer.passages:
         print("  closest passages, for you to check:")
         for passage in answer.passages[:3]:
             para = passage.paragraph

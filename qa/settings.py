@@ -60,14 +60,19 @@ class Settings(BaseSettings):
     max_question_chars: int = Field(
         2000, ge=50, description="Longest question accepted; a longer one is declined with a note."
     )
-    refuse_below: float = Field(
-        0.45,
+    refuse_below: float | None = Field(
+        None,
         ge=0.0,
         le=1.0,
         description=(
-            "Extractive answers whose best sentence has less support than this are refused "
-            "(0.45 chosen on the gold set's support curve; see README)."
+            "Refuse an extractive answer whose support (the scorer's probability that it is right) "
+            "is below this; unset: the threshold chosen on the scorer's validation split "
+            "(qa/answering/scorer.md). Higher refuses more."
         ),
+    )
+    scorer_path: Path | None = Field(
+        None,
+        description="Answer scorer model file (from `python -m eval.train_scorer`); unset: the packaged one.",
     )
 
     llm_model: str = Field(
@@ -108,6 +113,14 @@ class Settings(BaseSettings):
         ),
     )
     rerank_pool: int = Field(16, ge=2, le=60, description="Fused candidates the LLM reranker sees.")
+    second_opinion_from: str = Field(
+        "local",
+        pattern="^(local|openai)$",
+        description=(
+            "In extractive+check mode, which model checks the extractive answer: 'local' (the "
+            "packaged model) or 'openai' (the endpoint of EXHIBITQA_LLM_BASE_URL / EXHIBITQA_LLM_MODEL)."
+        ),
+    )
     local_model_dir: Path = Field(
         Path.home() / ".cache" / "exhibitqa",
         description="Where `local` mode assembles the packaged GGUF model and keeps its server's state.",
@@ -136,4 +149,7 @@ class Settings(BaseSettings):
             mode="json",
             exclude={"store", "llm_api_key", "local_model_dir", "auth", "upload_max_mb", "max_file_mb"},
         )
+        # The scorer's coefficients change answers as much as any setting does.
+        scorer = self.scorer_path or Path(__file__).parent / "answering" / "scorer.json"
+        data["scorer_md5"] = hashlib.md5(scorer.read_bytes()).hexdigest() if scorer.exists() else None
         return hashlib.md5(json.dumps(data, sort_keys=True).encode()).hexdigest()

@@ -116,6 +116,21 @@ class Usage:
     estimated: bool = False  # the endpoint reported none (llama.cpp does not while streaming)
 
 
+# Support is the scorer's calibrated probability that an answer is right: at 0.7 and above,
+# seven in ten such answers are (on its validation split); below that the user is told to check.
+WELL_SUPPORTED = 0.7
+
+
+def support_label(support: float | None, refused: bool) -> str | None:
+    """What the user is told of an answer's support: "well supported", "uncertain" or
+    "not supported" (a refusal); None when the answerer states no support."""
+    if support is None:
+        return None
+    if refused:
+        return "not supported"
+    return "well supported" if support >= WELL_SUPPORTED else "uncertain"
+
+
 @dataclass(frozen=True)
 class Answer:
     """An answer to one question, with its verified citations and the evidence seen."""
@@ -133,6 +148,14 @@ class Answer:
     dropped: tuple[Dropped, ...] = ()
     usage: Usage | None = None
     index: str = ""  # the index generation answered from: its build time and id
+
+    @property
+    def support_label(self) -> str | None:
+        return support_label(self.support, self.refused)
+
+    @property
+    def uncertain(self) -> bool:
+        return self.support_label == "uncertain"
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -158,6 +181,7 @@ class Answer:
             "timings_ms": {k: round(v, 1) for k, v in self.timings_ms.items()},
             "notes": list(self.notes),
             "support": None if self.support is None else round(self.support, 4),
+            "support_label": self.support_label,
             "dropped": [{"sentence": d.sentence, "reason": d.reason} for d in self.dropped],
             "usage": None
             if self.usage is None
@@ -193,7 +217,9 @@ class Answer:
         lines = [self.text, ""]
         for i, c in enumerate(self.citations, 1):
             lines.append(f"{i}. Ex. {c.exhibit} \u00b6 {c.paragraph}: \u201c{c.quote}\u201d")
-        if self.refused and self.passages:
+        if self.support_label is not None:
+            lines.append(f"*{self.support_label} (support {self.support:.2f})*")
+        if (self.refused or self.uncertain) and self.passages:
             lines.append("Closest passages, for you to check:")
             for p in self.passages[:3]:
                 para = p.paragraph

@@ -11,6 +11,7 @@ from qa.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "data" / "exhibits"
+RECORD2 = ROOT / "data" / "record2"
 
 
 @pytest.fixture(scope="session")
@@ -25,6 +26,20 @@ def sample_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
     settings = Settings(store=tmp_path_factory.mktemp("sample") / "store")
     seed = os.environ.get("EXHIBITQA_SEED_STORE")
     build([SAMPLE], settings, reuse_from=[Path(seed)] if seed else [])
+    return settings
+
+
+@pytest.fixture(scope="session")
+def record2_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    """Settings whose store holds the second record (data/record2), built once for the session.
+
+    ``EXHIBITQA_RECORD2_SEED_STORE`` lends vectors as ``EXHIBITQA_SEED_STORE`` does for the sample.
+    """
+    from index.store import build
+
+    settings = Settings(store=tmp_path_factory.mktemp("record2") / "store")
+    seed = os.environ.get("EXHIBITQA_RECORD2_SEED_STORE")
+    build([RECORD2], settings, reuse_from=[Path(seed)] if seed else [])
     return settings
 
 

@@ -1,8 +1,9 @@
 """How a question and its retrieved passages become a cited answer.
 
 ``base`` is the interface every answerer implements; ``extractive`` quotes sentences, ranked and
-judged by the learned ``scorer``; ``llm`` asks an OpenAI-compatible model (``prompt`` builds
-what it sees, ``checks`` verifies what it wrote); ``local`` runs the packaged model's server.
+judged by the learned ``scorer`` on ``features``; ``opinion`` lets a model veto or re-pick an
+extractive answer; ``llm`` asks an OpenAI-compatible model (``prompt`` builds what it sees,
+``checks`` verifies what it wrote); ``local`` runs the packaged model's server.
 The registry is a plain dict, as llm keeps its models. Imports only go down that list.
 """
 
@@ -36,8 +37,15 @@ def _local(settings: Settings) -> Answerer:
     return LLMAnswerer.for_local(settings, ensure_server(settings))
 
 
+def _checked(settings: Settings) -> Answerer:
+    from qa.answering.opinion import for_settings
+
+    return for_settings(settings)
+
+
 ANSWERERS: dict[str, Callable[[Settings], Answerer]] = {
     "extractive": _extractive,
+    "extractive+check": _checked,
     "openai": _openai,
     "local": _local,
 }

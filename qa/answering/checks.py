@@ -51,7 +51,7 @@ class MalformedOutput(ValueError):
 _FENCE_RE = re.compile(r"^\s*```(?:json)?\s*|\s*```\s*$", re.IGNORECASE)
 
 
-def _json_object(raw: str, what: str) -> Any:
+def json_object(raw: str, what: str) -> Any:
     """The one JSON object in a model's reply, allowing code fences and prose around it."""
     text = _FENCE_RE.sub("", raw.strip())
     start, end = text.find("{"), text.rfind("}")
@@ -65,7 +65,7 @@ def _json_object(raw: str, what: str) -> Any:
 
 def parse_output(raw: str) -> Output:
     """The reply as an ``Output``; tolerates code fences and prose around the JSON object."""
-    data = _json_object(raw, "reply")
+    data = json_object(raw, "reply")
     if isinstance(data, dict) and isinstance(data.get("sentences"), str):
         data["sentences"] = [{"text": data["sentences"], "cites": []}]
     try:
@@ -83,7 +83,7 @@ class Ranking(BaseModel):
 def parse_ranking(raw: str) -> list[tuple[int, int]]:
     """The (exhibit, paragraph) keys of a reranker's reply, in its order; unreadable keys skipped."""
     try:
-        ranking = Ranking.model_validate(_json_object(raw, "ranking"))
+        ranking = Ranking.model_validate(json_object(raw, "ranking"))
     except ValidationError as e:
         raise MalformedOutput(f"the ranking does not have the asked-for shape: {e.errors()[0]['msg']}") from e
     return [key for key in (parse_key(k) for k in ranking.ranking) if key is not None]

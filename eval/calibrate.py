@@ -1,0 +1,279 @@
+"""Fitting, calibrating and validating the answer scorer (used by ``eval.train_scorer``).
+
+Kept apart from the data preparation so that fitting can be re-run on cached features, and
+so the curves and calibration tables it reports are computed the same way the eval's are.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from qa.answering.features import FEATURES, INDEX, with_sentence_cosines
+from qa.answering.scorer import Linear, Scorer, sigmoid, support_inputs
+
+EMBED_TOP = 4  # candidates embedded per question before reranking (answer time: ~30 ms each)
+_CS = (0.03, 0.1, 0.3, 1.0, 3.0)
+
+
+def eligible(items: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The items as the answerer sees them: only candidates that hold the kind of fact asked
+    for, and none at all for a question naming what the record never mentions (refused)."""
+    out = []
+    for it in items:
+        x = it["x"]
+        keep = (x[:, INDEX["type_match"]] == 1) & (x[:, INDEX["absent_record"]] == 0)
+        out.append({**it, "x": x[keep], "scos": it["scos"][keep], "y": it["y"][keep]})
+    return out
+
+
+def _fit(x: np.ndarray, y: np.ndarray, c: float, seed: int) -> Linear:
+    from sklearn.linear_model import LogisticRegression
+
+    mean = x.mean(axis=0)
+    scale = x.std(axis=0)
+    scale[scale < 1e-6] = 1.0
+    model = LogisticRegression(C=c, max_iter=2000, random_state=seed)
+    model.fit((x - mean) / scale, y)
+    return Linear(mean, scale, model.coef_[0].astype(np.float64), float(model.intercept_[0]))
+
+
+def _top(rank: Linear, item: dict[str, Any], n: int) -> np.ndarray:
+    return np.argsort(-rank.logits(item["x"]), kind="stable")[:n]
+
+
+def _reranked(rank: Linear, item: dict[str, Any], n: int) -> tuple[np.ndarray, np.ndarray]:
+    """The rows of the top ``n`` candidates with their sentence cosines, and their indices."""
+    top = _top(rank, item, n)
+    x = with_sentence_cosines(item["x"][top], {j: float(item["scos"][i]) for j, i in enumerate(top)})
+    return x, top
+
+
+def _fit_pair(items: Sequence[dict[str, Any]], c: float, seed: int) -> tuple[Linear, Linear]:
+    use = [it for it in items if len(it["y"])]
+    rank = _fit(np.concatenate([it["x"] for it in use]), np.concatenate([it["y"] for it in use]), c, seed)
+    xs, ys = [], []
+    for it in use:
+        x, top = _reranked(rank, it, EMBED_TOP)
+        xs.append(x)
+        ys.append(it["y"][top])
+    return rank, _fit(np.concatenate(xs), np.concatenate(ys), c, seed)
+
+
+def _outcomes(
+    rank: Linear, rerank: Linear, items: Sequence[dict[str, Any]]
+) -> tuple[list[np.ndarray | None], np.ndarray]:
+    """Per question: the calibration inputs (None: no candidate, refused), and whether the
+    chosen sentence holds the answer."""
+    inputs: list[np.ndarray | None] = []
+    right: list[bool] = []
+    for it in items:
+        if not len(it["y"]):
+            inputs.append(None)
+            right.append(False)
+            continue
+        x, top = _reranked(rank, it, EMBED_TOP)
+        logits = rerank.logits(x)
+        inputs.append(support_inputs(logits, x))
+        right.append(bool(it["y"][top[int(np.argmax(logits))]]))
+    return inputs, np.asarray(right)
+
+
+def _top1(rank: Linear, rerank: Linear, items: Sequence[dict[str, Any]]) -> float:
+    """Share of answerable questions whose chosen sentence holds the answer."""
+    answerable = [it for it in items if it["answerable"] and not it["synthetic"]]
+    _, right = _outcomes(rank, rerank, answerable)
+    return float(right.mean()) if len(right) else 0.0
+
+
+def fit_models(
+    train: list[dict[str, Any]], val: list[dict[str, Any]], false_refusals: float, seed: int
+) -> tuple[Scorer, dict[str, Any]]:
+    """The scorer: regularisation picked on the validation split's top-1 accuracy, calibration
+    fit on out-of-fold training predictions, threshold set on validation for ``false_refusals``."""
+    train, val = eligible(train), eligible(val)
+    by_c = {c: _top1(*_fit_pair(train, c, seed), val) for c in _CS}
+    c = max(by_c, key=lambda k: (by_c[k], -abs(np.log10(k))))
+    rng = np.random.default_rng(seed)
+    folds = rng.integers(0, 5, len(train))
+    inputs, right = [], []
+    for f in range(5):
+        rank, rerank = _fit_pair([it for it, g in zip(train, folds, strict=True) if g != f], c, seed)
+        i, r = _outcomes(rank, rerank, [it for it, g in zip(train, folds, strict=True) if g == f])
+        # A question without candidates is refused whatever the calibration says.
+        inputs += [v for v in i if v is not None]
+        right += [b for v, b in zip(i, r, strict=True) if v is not None]
+    calibration = _fit(np.stack(inputs), np.asarray(right), 1.0, seed)
+    rank, rerank = _fit_pair(train, c, seed)
+    provisional = Scorer(rank, rerank, calibration, EMBED_TOP, 0.5, {})
+    supports, answerable = supports_of(provisional, val)
+    # The budget is the threshold's own: answerable questions that reach the scorer (some
+    # candidate holds the kind of fact asked for). Those refused by the rules first are not
+    # the threshold's doing, and on SQuAD (centuries, not years, answer "when") they would
+    # use up the whole budget and leave a threshold that refuses nothing.
+    scored = np.asarray([len(it["y"]) > 0 for it in val])
+    threshold = threshold_for(supports[answerable & scored], false_refusals)
+    choice = {
+        "C": c,
+        "top1_by_C": {str(k): round(v, 4) for k, v in by_c.items()},
+        "false_refusal_target": false_refusals,
+    }
+    return Scorer(rank, rerank, calibration, EMBED_TOP, threshold, {}), choice
+
+
+def _support(scorer: Scorer, inputs: np.ndarray | None) -> float:
+    return 0.0 if inputs is None else sigmoid(float(scorer.calibration.logits(inputs[None, :])[0]))
+
+
+def supports_of(scorer: Scorer, items: Sequence[dict[str, Any]]) -> tuple[np.ndarray, np.ndarray]:
+    """Per item (already ``eligible``): the support the scorer states, and whether it is answerable."""
+    inputs, _ = _outcomes(scorer.rank, scorer.rerank, items)
+    return np.asarray([_support(scorer, i) for i in inputs]), np.asarray([it["answerable"] for it in items])
+
+
+def threshold_for(answerable_supports: np.ndarray, false_refusals: float) -> float:
+    """The highest threshold that refuses at most ``false_refusals`` of answerable questions."""
+    s = np.sort(answerable_supports)
+    n = int(np.floor(false_refusals * len(s)))
+    return float(s[n]) if n < len(s) else float(s[-1])
+
+
+def curve(
+    supports: Sequence[float] | np.ndarray, answerable: Sequence[bool] | np.ndarray, steps: int = 101
+) -> list[dict[str, float]]:
+    """Refusal recall against false-refusal rate at each threshold from 0 to 1."""
+    s, a = np.asarray(supports), np.asarray(answerable, dtype=bool)
+    out = []
+    for t in np.linspace(0, 1, steps):
+        refused = s < t
+        out.append(
+            {
+                "threshold": round(float(t), 3),
+                "refusal_recall": float(refused[~a].mean()) if (~a).any() else 0.0,
+                "false_refusal_rate": float(refused[a].mean()) if a.any() else 0.0,
+            }
+        )
+    return out
+
+
+def reliability(
+    supports: Sequence[float] | np.ndarray, right: Sequence[bool] | np.ndarray, bins: int = 10
+) -> dict[str, Any]:
+    """Brier score, expected calibration error, and the per-bin table of a reliability diagram."""
+    s, r = np.asarray(supports, dtype=float), np.asarray(right, dtype=float)
+    table = []
+    ece = 0.0
+    for b in range(bins):
+        lo, hi = b / bins, (b + 1) / bins
+        inside = (s >= lo) & ((s < hi) if b < bins - 1 else (s <= hi))
+        if inside.any():
+            table.append(
+                {
+                    "bin": f"{lo:.1f}-{hi:.1f}",
+                    "n": int(inside.sum()),
+                    "mean_support": float(s[inside].mean()),
+                    "right": float(r[inside].mean()),
+                }
+            )
+            ece += inside.mean() * abs(s[inside].mean() - r[inside].mean())
+    return {"brier": float(np.mean((s - r) ** 2)) if len(s) else 0.0, "ece": float(ece), "table": table}
+
+
+def validate(scorer: Scorer, val: list[dict[str, Any]]) -> dict[str, Any]:
+    """The scorer's figures on the validation split: choice of sentence, refusal, calibration."""
+    val = eligible(val)
+    inputs, right = _outcomes(scorer.rank, scorer.rerank, val)
+    supports = np.asarray([_support(scorer, i) for i in inputs])
+    answerable = np.asarray([it["answerable"] for it in val])
+    synthetic = np.asarray([it["synthetic"] for it in val])
+    found = np.asarray([bool(it["y"].any()) for it in val])
+    refused = supports < scorer.threshold
+    real = ~synthetic
+    scored = np.asarray([len(it["y"]) > 0 for it in val])
+    summary = {
+        "questions": int(len(val)),
+        "unanswerable": int((~answerable).sum()),
+        "evidence_among_candidates": float(found[answerable].mean()),
+        "top1_sentence_accuracy": float(right[answerable & real].mean()),
+        "top1_given_evidence_retrieved": float(right[answerable & found].mean()),
+        "refusal_recall": float(refused[~answerable & real].mean()),
+        "refusal_recall_synthetic_near_misses": float(refused[synthetic].mean()) if synthetic.any() else 0.0,
+        "false_refusal_rate": float(refused[answerable].mean()),
+        "false_refusal_rate_of_the_threshold": float(refused[answerable & scored].mean()),
+        "answered_and_right": float((~refused & right)[answerable].mean()),
+    }
+    return {
+        "summary": {k: round(v, 4) if isinstance(v, float) else v for k, v in summary.items()},
+        "calibration": reliability(supports, right),
+        "curve": curve(supports[real], answerable[real]),
+    }
+
+
+def write_card(
+    scorer: Scorer, report: dict[str, Any], counts: dict[str, Any], choice: dict[str, Any], out: Path
+) -> None:
+    """The model file, with its card inside, and the card as Markdown beside it."""
+    card = {
+        "trained_by": "python -m eval.train_scorer --data ../shared/training",
+        "data": counts,
+        "licence": (
+            "Trained on SQuAD 2.0 (Rajpurkar, Jia & Liang 2018; CC BY-SA 4.0): the dev articles of "
+            "github chrischute/squad data/dev-v2.0.json and train articles of github "
+            "PhongNTDo/guide_train_MRC_transformers train-v2.0.json. These coefficients are a "
+            "derived work, shared under CC BY-SA 4.0."
+        ),
+        "features": list(FEATURES),
+        "choice": choice,
+        "validation": report["summary"],
+        "calibration": {k: v for k, v in report["calibration"].items()},
+    }
+    scorer = Scorer(scorer.rank, scorer.rerank, scorer.calibration, scorer.embed_top, scorer.threshold, card)
+    out.write_text(json.dumps(scorer.to_json(), indent=1) + "\n", encoding="utf-8")
+    md = out.with_suffix(".md")
+    lines = [
+        "# Answer scorer: model card",
+        "",
+        f"Written by `{card['trained_by']}`; do not edit by hand.",
+        "",
+        "## Data and licence",
+        "",
+        card["licence"],
+        "",
+        *(
+            f"- {name}: {', '.join(c['articles'])}; {c['questions']} questions, {c['unanswerable']} unanswerable "
+            f"({c['synthetic_near_misses']} of them near-misses made here by swapping a year or name)."
+            for name, c in counts.items()
+        ),
+        "- CMRC 2018 is not used: it has no unanswerable questions, and its Chinese questions are unlike the English questions users ask of bilingual records.",
+        "",
+        "## Model",
+        "",
+        f"Logistic regressions (C = {choice['C']}, chosen on validation top-1 accuracy {choice['top1_by_C']}); "
+        f"{scorer.embed_top} candidates embedded before reranking; refusal threshold {scorer.threshold:.3f}, "
+        f"set on the validation split for a false-refusal rate of {choice['false_refusal_target']}.",
+        "",
+        "Features: " + ", ".join(f"`{f}`" for f in FEATURES) + " (see qa/answering/features.py).",
+        "",
+        "## Validation",
+        "",
+        "| figure | value |",
+        "|---|---|",
+        *(f"| {k} | {v} |" for k, v in report["summary"].items()),
+        f"| Brier score | {report['calibration']['brier']:.4f} |",
+        f"| expected calibration error | {report['calibration']['ece']:.4f} |",
+        "",
+        "Reliability (support bin: questions, mean support, share right):",
+        "",
+        "| bin | n | mean support | right |",
+        "|---|---|---|---|",
+        *(
+            f"| {r['bin']} | {r['n']} | {r['mean_support']:.3f} | {r['right']:.3f} |"
+            for r in report["calibration"]["table"]
+        ),
+        "",
+    ]
+    md.write_text("\n".join(lines), encoding="utf-8")

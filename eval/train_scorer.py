@@ -1,0 +1,261 @@
+"""Train the answer scorer (qa/answering/scorer.json) on public QA data, never on the gold sets.
+
+    python -m eval.train_scorer --data ../shared/training
+
+SQuAD 2.0 articles become two records of exhibits (a training and a validation split, by
+article), indexed by the product's own pipeline; every question is retrieved and turned into
+candidate rows exactly as when answering. SQuAD's adversarial unanswerable questions, and
+near-misses made here from its answerable ones (a year or a name swapped for one the passage
+does not have), teach refusal. The validation split alone chooses the regularisation and the
+refusal threshold, for a stated false-refusal rate. The data is read in place and never
+copied into the repository; only the coefficients are written, with a model card.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import random
+import re
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from eval.calibrate import fit_models, validate, write_card
+from qa.answering.features import candidates, read_question, rows
+from qa.cites import normalize
+from qa.settings import Settings
+from qa.text import split_sentences
+
+# Articles held out for choosing the model and its threshold: two from SQuAD dev (many
+# adversarial unanswerables) and the train article with the most of them.
+VALIDATION = ("Normans", "Force", "Spectre_(2015_film)")
+# Train articles without unanswerable questions are capped: they would swamp the refusal signal.
+ANSWERABLE_ONLY_CAP = 150
+ANSWERABLE_ONLY = ("IPod", "Solar_energy", "Frédéric_Chopin")
+_YEAR_RE = re.compile(r"(?<!\d)(?:1[5-9]\d\d|20\d\d)(?!\d)")
+_NAME_RE = re.compile(r"\b[A-Z][a-z]+(?:\s+(?:of\s+|de\s+)?[A-Z][a-z]+)*")
+_NOT_NAMES = frozenset(
+    "The This That These Those What Which When Where Who How Why In On At By For From".split()
+)
+
+
+@dataclass
+class Item:
+    """One training question, with the contexts it was asked of and its answers."""
+
+    qid: str
+    question: str
+    context: str
+    answers: tuple[str, ...]
+    synthetic: bool = False
+
+
+@dataclass
+class Split:
+    """The articles of one split and their questions."""
+
+    name: str
+    articles: list[tuple[str, list[str]]] = field(default_factory=list)
+    items: list[Item] = field(default_factory=list)
+
+
+def load_squad(data: Path) -> list[dict[str, Any]]:
+    files = [
+        data / "squad2-dev-6" / "dev-v2.0.6articles.json",
+        data / "squad2-train" / "train-v2.0.first10articles.json",
+    ]
+    missing = [str(f) for f in files if not f.exists()]
+    if missing:
+        sys.exit(f"Missing training files: {', '.join(missing)}. Give --data the folder ../shared/training.")
+    return [a for f in files for a in json.loads(f.read_text(encoding="utf-8"))["data"]]
+
+
+def _names(text: str) -> list[str]:
+    """Capitalised names in ``text`` that do not start a sentence ("Saudi Arabia", "Boulton")."""
+    return [
+        m.group(0)
+        for m in _NAME_RE.finditer(text)
+        if m.start() > 0 and not re.search(r"[.!?]\s*$", text[: m.start()]) and m.group(0) not in _NOT_NAMES
+    ]
+
+
+def near_misses(items: list[Item], contexts: list[str], rng: random.Random) -> list[Item]:
+    """Unanswerable twins of answerable questions, the way a record's near-misses are made:
+    one year or one name swapped for one the article uses elsewhere but the passage the
+    question was asked of does not."""
+    article = " ".join(contexts)
+    years = sorted(set(_YEAR_RE.findall(article)))
+    names = sorted(set(_names(article)))
+    out = []
+    for it in items:
+        if not it.answers:
+            continue
+        slots = [("year", y) for y in _YEAR_RE.findall(it.question) if y in it.context]
+        slots += [("name", n) for n in _names(it.question) if n in it.context]
+        if not slots:
+            continue
+        kind, old = rng.choice(slots)
+        pool = years if kind == "year" else names
+        choices = [v for v in pool if v not in it.context and v not in it.question]
+        if choices:
+            new = rng.choice(choices)
+            out.append(Item(it.qid + "-swap", it.question.replace(old, new), it.context, (), True))
+    return out
+
+
+def make_splits(data: Path, seed: int) -> list[Split]:
+    rng = random.Random(seed)
+    splits = {"train": Split("train"), "validation": Split("validation")}
+    for article in load_squad(data):
+        split = splits["validation" if article["title"] in VALIDATION else "train"]
+        contexts = [p["context"] for p in article["paragraphs"]]
+        items = [
+            Item(qa["id"], qa["question"], p["context"], tuple(a["text"] for a in qa["answers"]))
+            for p in article["paragraphs"]
+            for qa in p["qas"]
+        ]
+        if article["title"] in ANSWERABLE_ONLY:
+            items = rng.sample(items, min(ANSWERABLE_ONLY_CAP, len(items)))
+        elif all(it.answers for it in items):
+            continue  # an answerable-only article not on the list: left out to keep training short
+        split.articles.append((article["title"], contexts))
+        swapped = near_misses(items, contexts, rng)
+        split.items.extend(items + rng.sample(swapped, min(len(swapped), len(items) // 2)))
+    return list(splits.values())
+
+
+def write_record(split: Split, folder: Path) -> Path:
+    """The split's articles as one record file of exhibits, one article each."""
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{split.name}.txt"
+    parts = [
+        f"EXHIBIT {n}\n\n{title.replace('_', ' ')}\n\n" + "\n\n".join(ctx)
+        for n, (title, ctx) in enumerate(split.articles, 1)
+    ]
+    text = "\n\n".join(parts) + "\n"
+    if not path.exists() or path.read_text(encoding="utf-8") != text:
+        path.write_text(text, encoding="utf-8")
+    return path
+
+
+def featurise(split: Split, cache: Path, settings: Settings) -> list[dict[str, Any]]:
+    """Per question: candidate rows, every candidate's sentence cosine, labels (cached)."""
+    from index.store import build
+    from qa.retrieve import Retriever
+
+    out_file = cache / f"{split.name}.features.npz"
+    record = write_record(split, cache)
+    s = settings.model_copy(update={"store": cache / f"{split.name}.store"})
+    build([record], s)
+    # The rows depend on the feature code, the questions and the record, nothing else here.
+    import qa.answering.features as features_module
+
+    key = hashlib.md5(
+        Path(features_module.__file__).read_bytes()
+        + record.read_bytes()
+        + "\n".join(it.question for it in split.items).encode()
+    ).hexdigest()
+    if out_file.exists() and "key" in (z := np.load(out_file)).files and str(z["key"]) == key:
+        return _load(out_file)
+    retriever = Retriever(s)
+    sentences = sorted({x for p in retriever.paragraphs.values() for x in split_sentences(p.text)})
+    print(f"{split.name}: embedding {len(sentences)} sentences", file=sys.stderr)
+    vectors: dict[str, np.ndarray] = {}
+    for i in range(0, len(sentences), 64):
+        chunk = sentences[i : i + 64]
+        for t, v in zip(chunk, retriever.embed_texts(chunk), strict=True):
+            vectors[t] = np.asarray(v, dtype=np.float32)
+        retriever.clear_caches()
+    out = []
+    for n, it in enumerate(split.items):
+        if n % 250 == 0:
+            print(f"{split.name}: question {n}/{len(split.items)}", file=sys.stderr)
+        passages = retriever.search(it.question, k=settings.k)
+        q = read_question(it.question, retriever)
+        cands = candidates(passages, q)
+        keys = [(p.paragraph.exhibit, p.paragraph.number) for p in passages]
+        x = rows(q, cands, retriever.closeness(it.question, keys))
+        qv = np.asarray(retriever.embed_query(it.question), dtype=np.float32)
+        context = normalize(it.context)
+        answers = [normalize(a) for a in it.answers]
+        y = [
+            bool(answers)
+            and normalize(c.passage.paragraph.text) in context
+            and any(a and a in normalize(c.sentence) for a in answers)
+            for c in cands
+        ]
+        out.append(
+            {
+                "x": x,
+                "scos": np.asarray([float(vectors[c.sentence] @ qv) for c in cands], dtype=np.float32),
+                "y": np.asarray(y, dtype=bool),
+                "answerable": bool(answers),
+                "synthetic": it.synthetic,
+            }
+        )
+    _save(out_file, out, key)
+    return out
+
+
+def _save(path: Path, items: list[dict[str, Any]], key: str) -> None:
+    arrays: dict[str, Any] = {"key": np.asarray(key)}
+    for i, it in enumerate(items):
+        arrays[f"x{i}"], arrays[f"s{i}"], arrays[f"y{i}"] = it["x"], it["scos"], it["y"]
+    arrays["answerable"] = np.asarray([it["answerable"] for it in items])
+    arrays["synthetic"] = np.asarray([it["synthetic"] for it in items])
+    np.savez_compressed(path, **arrays)
+
+
+def _load(path: Path) -> list[dict[str, Any]]:
+    z = np.load(path)
+    return [
+        {"x": z[f"x{i}"], "scos": z[f"s{i}"], "y": z[f"y{i}"], "answerable": bool(a), "synthetic": bool(s)}
+        for i, (a, s) in enumerate(zip(z["answerable"], z["synthetic"], strict=True))
+    ]
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--data", type=Path, default=Path("../shared/training"), help="the training data folder")
+    p.add_argument(
+        "--cache",
+        type=Path,
+        default=Settings().local_model_dir / "scorer-training",
+        help="indexes and features",
+    )
+    p.add_argument("--out", type=Path, default=None, help="model file (default: the package's scorer.json)")
+    p.add_argument(
+        "--false-refusals", type=float, default=0.08, help="false-refusal rate the threshold is set for"
+    )
+    p.add_argument("--seed", type=int, default=13)
+    args = p.parse_args(argv)
+    from qa.answering.scorer import MODEL_PATH
+
+    settings = Settings()
+    train_split, val_split = make_splits(args.data, args.seed)
+    train = featurise(train_split, args.cache, settings)
+    val = featurise(val_split, args.cache, settings)
+    scorer, choice = fit_models(train, val, args.false_refusals, args.seed)
+    report = validate(scorer, val)
+    counts = {
+        s.name: {
+            "articles": [t for t, _ in s.articles],
+            "questions": len(s.items),
+            "unanswerable": sum(1 for i in s.items if not i.answers),
+            "synthetic_near_misses": sum(1 for i in s.items if i.synthetic),
+        }
+        for s in (train_split, val_split)
+    }
+    out = args.out or MODEL_PATH
+    write_card(scorer, report, counts, choice, out)
+    print(json.dumps({"validation": report["summary"], "threshold": scorer.threshold}, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
