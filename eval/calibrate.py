@@ -254,7 +254,7 @@ def write_card(
         "",
         f"Logistic regressions (C = {choice['C']}, chosen on validation top-1 accuracy {choice['top1_by_C']}); "
         f"{scorer.embed_top} candidates embedded before reranking; refusal threshold {scorer.threshold:.3f}, "
-        f"set on the validation split for a false-refusal rate of {choice['false_refusal_target']}.",
+        f"set on the validation split to refuse {choice['false_refusal_target']:.0%} of the answerable questions that reach the scorer.",
         "",
         "Features: " + ", ".join(f"`{f}`" for f in FEATURES) + " (see qa/answering/features.py).",
         "",
