@@ -265,3 +265,24 @@ def test_upload_an_exhibit_and_ask_about_it(sample_settings: Settings, tmp_path:
         assert status.startswith("**Not added:**") and "Exhibit 1 is already in the record" in status
     finally:
         demo.close()
+
+
+@pytest.mark.parametrize(
+    ("support", "refused", "caution", "label"),
+    [
+        (0.91, False, "", "well supported (support 0.91)"),
+        (0.42, False, "**Uncertain** (support 0.42", "uncertain (support 0.42)"),
+        (0.02, True, "", "not supported (support 0.02)"),
+        (None, False, "", "answered by"),
+    ],
+)
+def test_the_chat_states_the_answers_support(
+    support: float | None, refused: bool, caution: str, label: str
+) -> None:
+    import app
+    from qa.events import Done
+    from qa.types import Answer
+
+    event = Done(Answer("q", "a", (), (), refused, "extractive", "h", support=support))
+    assert app._caution(event).startswith(caution) and (caution or app._caution(event) == "")
+    assert label in app._answered_by(event)

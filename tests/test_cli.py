@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -33,6 +34,19 @@ def test_ask_json(sample_settings: Settings) -> None:
     assert {"exhibit", "paragraph", "score", "text"} == set(data["passages"][0])
     cited = {(c["exhibit"], c["paragraph"]) for c in data["citations"]}
     assert cited <= {(p["exhibit"], p["paragraph"]) for p in data["passages"]}
+    assert 0.0 <= data["support"] <= 1.0
+    assert data["support_label"] in {"well supported", "uncertain"}
+
+
+def test_ask_prints_the_support_and_for_an_uncertain_answer_the_closest_passages(
+    sample_settings: Settings,
+) -> None:
+    out = run("--store", str(sample_settings.store), "ask", "When did China become a member of the WTO?")
+    assert out.returncode == 0, out.stderr
+    line = next(x for x in out.stdout.splitlines() if x.strip().startswith("support:"))
+    assert re.fullmatch(r"\s*support: [01]\.\d\d, (well supported|uncertain.*)", line)
+    if "uncertain" in line:
+        assert "closest passages, for you to check:" in out.stdout
 
 
 def test_ask_json_with_exhibit_filter(sample_settings: Settings) -> None:
