@@ -121,11 +121,9 @@ def run_eval(
 def _trade_off(items: list[GoldItem], settings: Settings, k: int) -> dict[str, Any]:
     """Every item answered again with refusal off, for the curve over all thresholds."""
     from eval.curves import Open, trade_off
-    from qa.answering.scorer import load
+    from qa.answering.extractive import ExtractiveAnswerer
 
-    chosen = settings.refuse_below
-    if chosen is None:
-        chosen = load(settings.scorer_path).threshold if settings.scorer_path else load().threshold
+    chosen = ExtractiveAnswerer(settings).threshold
     never = settings.model_copy(update={"refuse_below": 0.0, "mode": "extractive"})
     opened = []
     for item in items:

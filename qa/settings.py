@@ -4,10 +4,17 @@ from __future__ import annotations
 
 import hashlib
 import json
+from functools import lru_cache
 from pathlib import Path
 
 from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+@lru_cache(maxsize=8)
+def _file_md5(path: Path) -> str | None:
+    # Every answer records the hash; the model file is read once per process, not per answer.
+    return hashlib.md5(path.read_bytes()).hexdigest() if path.exists() else None
 
 
 class Settings(BaseSettings):
@@ -150,6 +157,7 @@ class Settings(BaseSettings):
             exclude={"store", "llm_api_key", "local_model_dir", "auth", "upload_max_mb", "max_file_mb"},
         )
         # The scorer's coefficients change answers as much as any setting does.
-        scorer = self.scorer_path or Path(__file__).parent / "answering" / "scorer.json"
-        data["scorer_md5"] = hashlib.md5(scorer.read_bytes()).hexdigest() if scorer.exists() else None
+        data["scorer_md5"] = _file_md5(
+            self.scorer_path or Path(__file__).parent / "answering" / "scorer.json"
+        )
         return hashlib.md5(json.dumps(data, sort_keys=True).encode()).hexdigest()

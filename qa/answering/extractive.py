@@ -35,6 +35,7 @@ class Judgement:
 
     ranked: tuple[Scored, ...]
     support: float
+    kind: str = "other"  # the kind of fact the question asks for (qa.questions.question_type)
     why_none: str = ""
 
 
@@ -57,10 +58,10 @@ class ExtractiveAnswerer:
         if q.absent:
             # However close the rest of the wording, a record that never names the thing
             # asked about cannot answer it.
-            return Judgement((), 0.0, "the record never mentions " + ", ".join(q.absent))
+            return Judgement((), 0.0, q.kind.kind, "the record never mentions " + ", ".join(q.absent))
         cands = [c for c in candidates(passages, q) if c.type_match]
         if not cands:
-            return Judgement((), 0.0, f"no retrieved sentence holds a {q.kind.kind} fact")
+            return Judgement((), 0.0, q.kind.kind, f"no retrieved sentence holds a {q.kind.kind} fact")
         pcos = tools.closeness(question, [(p.paragraph.exhibit, p.paragraph.number) for p in passages])
         x = rows(q, cands, pcos)
         top = np.argsort(-self.scorer.rank.logits(x), kind="stable")[: self.scorer.embed_top]
@@ -81,7 +82,7 @@ class ExtractiveAnswerer:
         logits = self.scorer.rerank.logits(x_head)
         order = np.argsort(-logits, kind="stable")
         ranked = tuple(Scored(head[j], sigmoid(float(logits[j]))) for j in order)
-        return Judgement(ranked, self.scorer.support(logits, x_head))
+        return Judgement(ranked, self.scorer.support(logits, x_head), q.kind.kind)
 
     def answer(
         self, question: str, passages: Sequence[Passage], tools: Toolkit, judged: Judgement | None = None
@@ -96,7 +97,7 @@ class ExtractiveAnswerer:
                 f"{Citation(best.passage.paragraph.exhibit, best.passage.paragraph.number, '').render()}",
                 judged.support,
             )
-        chosen = self._chosen(question, judged)
+        chosen = self._chosen(judged)
         citations = tuple(
             Citation(
                 c.passage.paragraph.exhibit,
@@ -109,12 +110,10 @@ class ExtractiveAnswerer:
         text = "\n".join(f"\u201c{c.quote}\u201d {c.render()}" for c in citations)
         return Draft(text, citations, refused=False, support=judged.support)
 
-    def _chosen(self, question: str, judged: Judgement) -> list[Candidate]:
+    def _chosen(self, judged: Judgement) -> list[Candidate]:
         # A sentence nearly as likely as the best often holds the part of the fact the best
         # only frames; a list question gathers more of them.
-        from qa.questions import question_type
-
-        is_list = question_type(question).kind == "list"
+        is_list = judged.kind == "list"
         limit = self.settings.max_answer_sentences if is_list else min(2, self.settings.max_answer_sentences)
         keep_above = (0.6 if is_list else 0.8) * judged.ranked[0].probability
         chosen = [judged.ranked[0].candidate]

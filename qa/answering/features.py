@@ -166,14 +166,14 @@ def rows(
     if not cands:
         return x
     best_pcos = max(pcos) if len(pcos) else 0.0
-    para_cache: dict[int, tuple[set[str], list[str], str]] = {}
+    para_cache: dict[int, tuple[set[str], list[str]]] = {}
     kinds = {"numeric": "kind_numeric", "date": "kind_date", "name": "kind_name", "list": "kind_list"}
     q_terms = len(q.weights)
     for j, c in enumerate(cands):
         text = c.passage.paragraph.text
         if c.rank not in para_cache:
-            para_cache[c.rank] = (set(terms(text)), split_sentences(text), text)
-        p_terms, sentences, _ = para_cache[c.rank]
+            para_cache[c.rank] = (set(terms(text)), split_sentences(text))
+        p_terms, sentences = para_cache[c.rank]
         s_list = terms(c.sentence)
         s_terms = set(s_list)
         around = " ".join(sentences[max(0, c.index - 1) : c.index + 2])
