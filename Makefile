@@ -8,7 +8,7 @@ EXHIBITS ?= data/exhibits
 # The second record, for its gold set's eval (eval/gold/record2.jsonl) and the CI gate on it.
 RECORD2_STORE ?= .r2store
 
-.PHONY: run test test-random index index-record2 eval train-scorer lint clean chromium
+.PHONY: run test test-random index index-record2 eval train-scorer train-opinion lint clean chromium
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -35,6 +35,13 @@ eval: index index-record2
 # Retrain the answer scorer on ../shared/training (writes qa/answering/scorer.json and .md).
 train-scorer: $(STAMP)
 	$(BIN)/python -m eval.train_scorer --data ../shared/training
+
+# Refit the second opinion (qa/answering/opinion.json and .md): the local model judges the
+# scorer's answers to a sample of the same training questions (about 3 s each), then the two
+# are combined on the training rows and thresholded on the validation rows.
+train-opinion: $(STAMP)
+	$(BIN)/python -m eval.probe_opinion --data ../shared/training --n 160 --n-validation 300
+	$(BIN)/python -m eval.fit_opinion
 
 run: index
 	EXHIBITQA_STORE=$(STORE) $(BIN)/python app.py

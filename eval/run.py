@@ -108,8 +108,8 @@ def run_eval(
         if progress:
             progress(n, len(items))
     report = summarize(results, gold_path, mode or settings.mode, k)
-    if (mode or settings.mode) == "extractive":
-        report["trade_off"] = _trade_off(items, settings, k)
+    if (mode or settings.mode) in ("extractive", "extractive+check"):
+        report["trade_off"] = _trade_off(results, settings, k, mode or settings.mode)
     if baselines:
         from eval.baselines import llamaindex_ootb
 
@@ -118,15 +118,28 @@ def run_eval(
     return report
 
 
-def _trade_off(items: list[GoldItem], settings: Settings, k: int) -> dict[str, Any]:
-    """Every item answered again with refusal off, for the curve over all thresholds."""
+def _trade_off(results: list[ItemResult], settings: Settings, k: int, mode: str) -> dict[str, Any]:
+    """Every item's answer with refusal off, for the curve over all thresholds: an answered
+    item's answer is the same with refusal off, so only refused items are asked again."""
     from eval.curves import Open, trade_off
     from qa.answering.extractive import ExtractiveAnswerer
+    from qa.answering.opinion import load_opinion
 
-    chosen = ExtractiveAnswerer(settings).threshold
-    never = settings.model_copy(update={"refuse_below": 0.0, "mode": "extractive"})
+    if settings.refuse_below is not None:
+        chosen = settings.refuse_below
+    elif mode == "extractive+check":
+        chosen = load_opinion().threshold
+    else:
+        chosen = ExtractiveAnswerer(settings).threshold
+    never = settings.model_copy(update={"refuse_below": 0.0, "mode": mode})
     opened = []
-    for item in items:
+    for r in results:
+        item = r.item
+        if not r.refused:
+            opened.append(
+                Open(item.answerable, r.support or 0.0, item.answerable and r.correct, item.near_miss)
+            )
+            continue
         a = ask(item.question, k=k, settings=never)
         right = item.answerable and not a.refused and contains_facts(a.text, item.answers, item.all_required)
         opened.append(Open(item.answerable, a.support or 0.0, right, item.near_miss))

@@ -120,11 +120,21 @@ class Settings(BaseSettings):
         ),
     )
     rerank_pool: int = Field(16, ge=2, le=60, description="Fused candidates the LLM reranker sees.")
+    second_opinion: bool | None = Field(
+        None,
+        description=(
+            "Before a model writes an answer, ask the judging model whether the scorer's best "
+            "sentence answers, and refuse at once when scorer and judge together fall below the "
+            "threshold (qa/answering/opinion.md). Unset: on in local mode, off in openai mode; "
+            "extractive+check always asks."
+        ),
+    )
     second_opinion_from: str = Field(
         "local",
         pattern="^(local|openai)$",
         description=(
-            "In extractive+check mode, which model checks the extractive answer: 'local' (the "
+            "Which model gives the second opinion in extractive+check (and openai mode with "
+            "second_opinion on): 'local' (the "
             "packaged model) or 'openai' (the endpoint of EXHIBITQA_LLM_BASE_URL / EXHIBITQA_LLM_MODEL)."
         ),
     )
@@ -160,4 +170,5 @@ class Settings(BaseSettings):
         data["scorer_md5"] = _file_md5(
             self.scorer_path or Path(__file__).parent / "answering" / "scorer.json"
         )
+        data["opinion_md5"] = _file_md5(Path(__file__).parent / "answering" / "opinion.json")
         return hashlib.md5(json.dumps(data, sort_keys=True).encode()).hexdigest()

@@ -31,6 +31,9 @@ class Reply:
     chunk_delay: float = 0.0  # stream: seconds before each content chunk (a slow, trickling model)
     headers: tuple[tuple[str, str], ...] = ()  # extra response headers, e.g. Retry-After
     echo_key: bool = False  # an error message that quotes the key, as some servers' 401s do
+    # Non-streamed replies to a request asking for logprobs: the first token's alternatives
+    # as (token, logprob), most likely first; the first one is the token sent.
+    top_logprobs: tuple[tuple[str, float], ...] = ()
 
 
 class FakeOpenAI:
@@ -203,6 +206,16 @@ def _sse(payload: dict[str, Any]) -> bytes:
     return b"data: " + json.dumps(payload).encode() + b"\n\n"
 
 
+def _logprobs(body: dict[str, Any], reply: Reply) -> dict[str, Any] | None:
+    if not body.get("logprobs") or not reply.top_logprobs:
+        return None
+    top = [
+        {"token": t, "logprob": lp, "bytes": list(t.encode())}
+        for t, lp in reply.top_logprobs[: int(body.get("top_logprobs") or 1)]
+    ]
+    return {"content": [{**top[0], "top_logprobs": top}], "refusal": None}
+
+
 def _completion(body: dict[str, Any], reply: Reply) -> dict[str, Any]:
     return {
         "id": "chatcmpl-fake",
@@ -214,6 +227,7 @@ def _completion(body: dict[str, Any], reply: Reply) -> dict[str, Any]:
                 "index": 0,
                 "message": {"role": "assistant", "content": reply.content},
                 "finish_reason": reply.finish_reason,
+                "logprobs": _logprobs(body, reply),
             }
         ],
         "usage": _usage(reply),

@@ -28,7 +28,10 @@ if importlib.util.find_spec("llama_cpp") is None:
 def local_settings(sample_settings: Settings) -> Iterator[Settings]:
     from qa.answering.local import stop_server
 
-    settings = sample_settings.model_copy(update={"mode": "local", "k": 4, "llm_context_tokens": 3072})
+    # The gate (on by default in local mode) is tested on its own below: here the model writes.
+    settings = sample_settings.model_copy(
+        update={"mode": "local", "k": 4, "llm_context_tokens": 3072, "second_opinion": False}
+    )
     yield settings
     stop_server(settings)
 
@@ -80,6 +83,31 @@ def test_an_instruction_inside_an_exhibit_is_not_obeyed(local_settings: Settings
     assert answer.mode == "local", answer.notes
     assert "PWNED" not in answer.text
     assert all(c.verified for c in answer.citations)
+
+
+def test_local_mode_asks_the_judge_first_and_refuses_without_writing(
+    local_settings: Settings, tmp_path: Path
+) -> None:
+    from index.store import build
+
+    write(
+        tmp_path / "src" / "Exhibit 1.txt",
+        "EXHIBIT 1\n\nSteel Export Notice\n\n"
+        "The ministry reported that steel exports rose 5 percent in 2015, to 112 million tons.\n\n"
+        "The ministry was founded by Li Wei, who also chaired the tariff commission.\n\n"
+        "Exporters were told to register with the provincial commerce department.\n",
+    )
+    settings = local_settings.model_copy(update={"store": tmp_path / "store", "second_opinion": None})
+    build([tmp_path / "src"], settings)
+    answered = ask("By how much did steel exports rise in 2015?", settings=settings)
+    assert any(n.startswith("checked by ") for n in answered.notes), answered.notes
+    assert answered.mode == "local" and not answered.refused
+    assert answered.support is not None and answered.usage is not None
+    # Every word of this one is in the record, but the record does not say it.
+    refused = ask("What did the tariff commission tell exporters to do?", settings=settings)
+    assert any(n.startswith("checked by ") for n in refused.notes), refused.notes
+    # Refused by the judge, nothing was written; let through, the local model wrote.
+    assert (refused.mode, refused.usage is None) in {("extractive+check", True), ("local", False)}
 
 
 def _python(code: str, timeout: float = 600) -> str:

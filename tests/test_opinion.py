@@ -1,57 +1,106 @@
-"""extractive+check: a model's second opinion on the extractive answer, over real HTTP."""
+"""The second opinion: a judging model's "yes" combined with the scorer, over real HTTP."""
 
 from __future__ import annotations
 
 import json
-import re
+import math
+from pathlib import Path
 from typing import Any
 
 import pytest
 from pydantic import SecretStr
 
-from qa.answering.opinion import check_messages, read_reply
+from qa.answering.checks import MalformedOutput
+from qa.answering.features import Candidate
+from qa.answering.opinion import Opinion, judge_context, judge_messages, load_opinion, p_answers
 from qa.api import ask
-from qa.cites import quote_in
+from qa.errors import ConfigError
 from qa.settings import Settings
-from qa.types import Answer
+from qa.types import Answer, Paragraph, Passage
 from tests.fake_openai import FakeOpenAI, Reply
 
 QUESTION = "By how much did China plan to reduce crude steel production capacity starting in 2016?"
-SHOWN_RE = re.compile(r"^\[(\d+)\] (.+)$", re.MULTILINE)
-SENTENCES = [
-    "The mill opened in 2016.",
-    "It sold 640 tonnes of \u201cship plate\u201d in 2021.",
-    "Exports fell.",
-]
+# First tokens as llama.cpp reports them for the packaged model: an answer, then a refusal.
+YES = Reply(
+    "Norm", top_logprobs=(("Norm", math.log(0.95)), ("NONE", math.log(0.03)), (" None", math.log(0.01)))
+)
+NO = Reply("NONE", top_logprobs=(("NONE", math.log(0.99)), ("The", math.log(0.005))))
+
+
+def _candidate(text: str, index: int, sentence: str) -> Candidate:
+    para = Paragraph(exhibit=7, number=3, text=text, lang="en", start=0, end=len(text))
+    return Candidate(Passage(para, 1.0), 0, index, sentence, True)
 
 
 @pytest.mark.parametrize(
-    ("raw", "pick", "said"),
+    ("text", "index", "sentence", "shown"),
     [
-        ('{"answer": "NONE"}', None, "NONE"),
-        ('{"answer": "none of them"}', None, "NONE"),
-        ("NONE", None, "NONE"),
-        ('{"answer": ""}', None, "NONE"),
-        ('{"answer": "640 tonnes"}', 1, "640 tonnes"),
-        ('```json\n{"answer": "opened in 2016."}\n```', 0, "opened in 2016."),
-        ('{"answer": "640  tonnes of \\"ship plate\\""}', 1, '640  tonnes of "ship plate"'),
-        ('{"answer": "It Sold 640 Tonnes"}', 1, "It Sold 640 Tonnes"),
-        ('{"answer": "720 tonnes"}', None, "720 tonnes"),
-        ("the passages do not say", None, "the passages do not say"),
+        ("The mill opened in 2016.", 0, "The mill opened in 2016.", "The mill opened in 2016."),
+        (
+            "The agency reviewed steel. It set a duty of 12 percent.",
+            1,
+            "It set a duty of 12 percent.",
+            "The agency reviewed steel. It set a duty of 12 percent.",
+        ),
+        (
+            "Prices rose in 2015. The agency reviewed steel. It set a duty.",
+            2,
+            "It set a duty.",
+            "The agency reviewed steel. It set a duty.",
+        ),
     ],
 )
-def test_read_reply(raw: str, pick: int | None, said: str) -> None:
-    assert read_reply(raw, SENTENCES) == (pick, said)
+def test_the_judge_sees_the_sentence_after_the_one_before_it(
+    text: str, index: int, sentence: str, shown: str
+) -> None:
+    assert judge_context(_candidate(text, index, sentence)) == shown
 
 
-def test_the_messages_number_the_candidates_and_allow_none() -> None:
-    user = check_messages("When did the mill open?", SENTENCES)[-1]["content"]
+def test_the_judge_is_asked_to_answer_from_the_passage_or_say_none() -> None:
+    c = _candidate("The mill opened in 2016.", 0, "The mill opened in 2016.")
+    user = judge_messages("When did the mill open?", c)[-1]["content"]
     assert "Question: When did the mill open?" in user
-    assert SHOWN_RE.findall(user) == [(str(i), s) for i, s in enumerate(SENTENCES, 1)]
-    assert "NONE" in user
+    assert "Passage: The mill opened in 2016." in user
+    assert "reply NONE" in user
 
 
-def _settings(base: Settings, fake: FakeOpenAI) -> Settings:
+def _p_answers(reply: Reply) -> tuple[float, dict[str, Any]]:
+    import openai
+
+    with FakeOpenAI(default=reply) as fake:
+        client = openai.OpenAI(base_url=fake.base_url, api_key="k", max_retries=0)
+        c = _candidate("The mill opened in 2016.", 0, "The mill opened in 2016.")
+        return p_answers(client, "judge", judge_messages("When did the mill open?", c)), fake.requests[0]
+
+
+def test_p_answers_is_one_minus_the_first_tokens_none() -> None:
+    prob, body = _p_answers(YES)
+    assert prob == pytest.approx(1 - 0.03 - 0.01)  # "Norm" (of Normandy) is not "NO"
+    assert body["logprobs"] is True and body["max_tokens"] == 1 and body["temperature"] == 0
+    assert _p_answers(NO)[0] == pytest.approx(0.01)
+
+
+def test_a_server_that_ignores_logprobs_is_malformed_output() -> None:
+    with pytest.raises(MalformedOutput):
+        _p_answers(Reply("The mill"))
+
+
+def test_the_combination_rises_with_either_probability() -> None:
+    o = load_opinion()
+    assert o.coef[0] > 0 and o.coef[1] > 0  # fitted on the training split: both must help
+    assert o.support(0.3, 0.9) > o.support(0.3, 0.1)
+    assert o.support(0.6, 0.5) > o.support(0.1, 0.5)
+    assert 0.0 < o.threshold < 1.0
+
+
+def test_an_unreadable_opinion_file_says_how_to_refit(tmp_path: Path) -> None:
+    bad = tmp_path / "opinion.json"
+    bad.write_text(json.dumps({"coef": [1.0]}))
+    with pytest.raises(ConfigError, match="eval.fit_opinion"):
+        load_opinion(bad)
+
+
+def _settings(base: Settings, fake: FakeOpenAI, **extra: Any) -> Settings:
     return base.model_copy(
         update={
             "mode": "extractive+check",
@@ -61,64 +110,73 @@ def _settings(base: Settings, fake: FakeOpenAI) -> Settings:
             "llm_model": "checker",
             "llm_retries": 0,
             "llm_timeout": 10.0,
-            "refuse_below": 0.0,  # the scorer answers; what happens next is the model's call
+            **extra,
         }
     )
 
 
-def _shown(body: dict[str, Any]) -> list[str]:
-    return [s for _, s in SHOWN_RE.findall(body["messages"][-1]["content"])]
-
-
-def _ask(sample_settings: Settings, reply: Any) -> tuple[Answer, FakeOpenAI]:
+def _ask(sample_settings: Settings, reply: Reply, **extra: Any) -> tuple[Answer, FakeOpenAI]:
     with FakeOpenAI(default=reply) as fake:
-        return ask(QUESTION, settings=_settings(sample_settings, fake)), fake
+        return ask(QUESTION, settings=_settings(sample_settings, fake, **extra)), fake
 
 
-def test_none_from_the_model_is_a_refusal(sample_settings: Settings) -> None:
-    answer, fake = _ask(sample_settings, Reply(json.dumps({"answer": "NONE"})))
+def test_a_confident_no_is_a_refusal_with_the_figures(sample_settings: Settings) -> None:
+    answer, fake = _ask(sample_settings, NO)
     assert answer.refused and not answer.citations
-    assert any("checking model found no candidate" in n for n in answer.notes)
-    body = fake.requests[0]
-    assert body["temperature"] == 0 and body["model"] == "checker"
-    assert QUESTION in body["messages"][-1]["content"]
-    assert 1 <= len(_shown(body)) <= 3
+    assert any("checked by checker: P(answers) 0.01" in n for n in answer.notes), answer.notes
+    assert len(fake.requests) == 1 and QUESTION in fake.requests[0]["messages"][-1]["content"]
+    assert answer.support is not None and answer.support < load_opinion().threshold
 
 
-def test_words_copied_from_a_runner_up_make_it_the_quoted_sentence(sample_settings: Settings) -> None:
-    def copy_last(body: dict[str, Any]) -> Reply:
-        words = _shown(body)[-1].split()
-        return Reply(json.dumps({"answer": " ".join(words[1:7])}))
-
-    answer, fake = _ask(sample_settings, copy_last)
-    last = _shown(fake.requests[0])[-1]
+def test_a_confident_yes_keeps_the_scorers_sentences_with_a_higher_support(sample_settings: Settings) -> None:
+    answer, _ = _ask(sample_settings, YES)
+    plain = ask(QUESTION, settings=sample_settings.model_copy(update={"refuse_below": 0.0}))
     assert not answer.refused
-    assert [c.quote for c in answer.citations] == [last]
+    assert [c.quote for c in answer.citations] == [c.quote for c in plain.citations]
     assert all(c.verified for c in answer.citations)
-    assert any("checked by checker" in n for n in answer.notes)
-
-
-def test_words_that_are_in_no_candidate_are_a_refusal(sample_settings: Settings) -> None:
-    answer, _ = _ask(sample_settings, Reply(json.dumps({"answer": "exactly 123,456,789 tonnes"})))
-    assert answer.refused
-    assert any("in no candidate" in n for n in answer.notes)
+    assert answer.support is not None and plain.support is not None
+    assert answer.support > load_opinion().support(plain.support, 0.5)
 
 
 def test_a_failing_model_leaves_the_scorers_answer_with_a_note(sample_settings: Settings) -> None:
     answer, _ = _ask(sample_settings, Reply("overloaded", status=503))
-    assert not answer.refused and answer.citations
+    plain = ask(QUESTION, settings=sample_settings)
     assert any("second opinion unavailable" in n for n in answer.notes)
-    plain = ask(QUESTION, settings=sample_settings.model_copy(update={"refuse_below": 0.0}))
+    assert answer.refused == plain.refused
     assert [c.quote for c in answer.citations] == [c.quote for c in plain.citations]
 
 
-def test_an_accepted_answer_quotes_verbatim(sample_settings: Settings) -> None:
-    def copy_first(body: dict[str, Any]) -> Reply:
-        return Reply(json.dumps({"answer": _shown(body)[0]}))
+def test_refuse_below_overrides_the_opinions_threshold(sample_settings: Settings) -> None:
+    answer, _ = _ask(sample_settings, NO, refuse_below=0.0)
+    assert not answer.refused and answer.citations
 
-    answer, _ = _ask(sample_settings, copy_first)
-    assert not answer.refused
-    from qa.api import get_retriever
 
-    paragraphs = get_retriever(sample_settings).paragraphs
-    assert all(quote_in(c.quote, paragraphs[(c.exhibit, c.paragraph)].text) for c in answer.citations)
+def test_an_opinion_with_no_weight_on_the_judge_is_the_scorer() -> None:
+    o = Opinion((1.0, 0.0), 0.0, 0.5, {})
+    assert o.support(0.3, 0.99) == pytest.approx(0.3, abs=1e-6)
+
+
+def _llm_settings(base: Settings, fake: FakeOpenAI, **extra: Any) -> Settings:
+    return _settings(base, fake, mode="openai", second_opinion=True, llm_stream=False, **extra)
+
+
+def test_with_the_gate_on_a_refused_question_never_reaches_the_writing_model(
+    sample_settings: Settings,
+) -> None:
+    with FakeOpenAI(default=NO) as fake:
+        answer = ask(QUESTION, settings=_llm_settings(sample_settings, fake))
+    assert answer.refused
+    assert len(fake.requests) == 1 and fake.requests[0]["max_tokens"] == 1  # only the judge was asked
+    assert answer.mode == "extractive+check"
+
+
+def test_with_the_gate_on_an_accepted_question_is_written_by_the_model(sample_settings: Settings) -> None:
+    def reply(body: dict[str, Any]) -> Reply:
+        if body.get("logprobs"):
+            return YES
+        return Reply(json.dumps({"sentences": []}))  # the writer finds nothing: a refusal of its own
+
+    with FakeOpenAI(default=reply) as fake:
+        answer = ask(QUESTION, settings=_llm_settings(sample_settings, fake))
+    assert [bool(b.get("logprobs")) for b in fake.requests] == [True, False]
+    assert answer.refused and any("found no answer" in n for n in answer.notes)

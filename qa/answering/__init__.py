@@ -27,14 +27,25 @@ def _extractive(settings: Settings) -> Answerer:
 def _openai(settings: Settings) -> Answerer:
     from qa.answering.llm import LLMAnswerer
 
-    return LLMAnswerer.for_endpoint(settings)
+    return LLMAnswerer.for_endpoint(settings, gate=_checked(settings) if settings.second_opinion else None)
 
 
 def _local(settings: Settings) -> Answerer:
+    import openai
+
     from qa.answering.llm import LLMAnswerer
     from qa.answering.local import ensure_server
+    from qa.answering.opinion import CheckedAnswerer
 
-    return LLMAnswerer.for_local(settings, ensure_server(settings))
+    server = ensure_server(settings)
+    gate = None
+    if settings.second_opinion is not False:
+        # The same server judges: one model in memory.
+        client = openai.OpenAI(
+            base_url=server.base_url, api_key="local", timeout=settings.llm_timeout, max_retries=1
+        )
+        gate = CheckedAnswerer(settings, client, server.model)
+    return LLMAnswerer.for_local(settings, server, gate=gate)
 
 
 def _checked(settings: Settings) -> Answerer:

@@ -85,15 +85,23 @@ class ExtractiveAnswerer:
         return Judgement(ranked, self.scorer.support(logits, x_head), q.kind.kind)
 
     def answer(
-        self, question: str, passages: Sequence[Passage], tools: Toolkit, judged: Judgement | None = None
+        self,
+        question: str,
+        passages: Sequence[Passage],
+        tools: Toolkit,
+        judged: Judgement | None = None,
+        threshold: float | None = None,
     ) -> Draft:
+        """The draft for ``judged`` (judged here if not given), refused below ``threshold``
+        (by default the scorer's, or ``refuse_below``)."""
         judged = judged or self.judge(question, passages, tools)
+        threshold = self.threshold if threshold is None else threshold
         if not judged.ranked:
             return _refuse(judged.why_none or "no retrieved paragraph has a sentence to quote")
-        if judged.support < self.threshold:
+        if judged.support < threshold:
             best = judged.ranked[0].candidate
             return _refuse(
-                f"support {judged.support:.2f} is below {self.threshold:.2f}; the closest passage is "
+                f"support {judged.support:.2f} is below {threshold:.2f}; the closest passage is "
                 f"{Citation(best.passage.paragraph.exhibit, best.passage.paragraph.number, '').render()}",
                 judged.support,
             )

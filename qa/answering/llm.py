@@ -14,7 +14,7 @@ from collections.abc import Callable, Generator, Iterator, Sequence
 from dataclasses import replace
 from typing import Any
 
-from qa.answering.base import REFUSAL, Draft, Toolkit, evidence
+from qa.answering.base import REFUSAL, Answerer, Draft, Toolkit, evidence
 from qa.answering.checks import (
     MalformedOutput,
     OutputSentence,
@@ -58,6 +58,7 @@ class LLMAnswerer:
         model: str,
         json_mode: bool = True,
         schema: bool = False,
+        gate: Answerer | None = None,
     ):
         import openai  # imported here so extractive mode never pays for it
 
@@ -75,9 +76,12 @@ class LLMAnswerer:
             max_retries=0,
         )
         self.fallback = ExtractiveAnswerer(settings)
+        # The second opinion (qa.answering.opinion), asked before the model writes: a question
+        # it refuses is refused in seconds instead of after a long composition.
+        self.gate = gate
 
     @classmethod
-    def for_endpoint(cls, settings: Settings) -> LLMAnswerer:
+    def for_endpoint(cls, settings: Settings, gate: Answerer | None = None) -> LLMAnswerer:
         key = settings.llm_api_key.get_secret_value() if settings.llm_api_key else None
         if not key and not settings.llm_base_url:
             from qa.errors import ConfigError
@@ -94,13 +98,20 @@ class LLMAnswerer:
             base_url=settings.llm_base_url,
             api_key=key or "not-needed",
             model=settings.llm_model,
+            gate=gate,
         )
 
     @classmethod
-    def for_local(cls, settings: Settings, server: Any) -> LLMAnswerer:
+    def for_local(cls, settings: Settings, server: Any, gate: Answerer | None = None) -> LLMAnswerer:
         # llama.cpp takes a JSON Schema inside json_object mode (OpenAI itself would reject it).
         return cls(
-            settings, name="local", base_url=server.base_url, api_key="local", model=server.model, schema=True
+            settings,
+            name="local",
+            base_url=server.base_url,
+            api_key="local",
+            model=server.model,
+            schema=True,
+            gate=gate,
         )
 
     def answer(self, question: str, passages: Sequence[Passage], tools: Toolkit) -> Draft:
@@ -116,6 +127,14 @@ class LLMAnswerer:
         if not passages:
             yield Draft(REFUSAL, (), True, notes=("nothing was retrieved",))
             return
+        notes: list[str] = []
+        checked: Draft | None = None
+        if self.gate is not None:
+            checked = self.gate.answer(question, passages, tools)
+            if checked.refused:
+                yield replace(checked, answered_by=self.gate.name)
+                return
+            notes.extend(checked.notes)
         prompt = build_prompt(
             question,
             passages,
@@ -124,7 +143,6 @@ class LLMAnswerer:
             answer_tokens=self.settings.llm_max_tokens,
             max_sentences=self.settings.max_answer_sentences,
         )
-        notes: list[str] = []
         if prompt.trimmed:
             notes.append(f"{prompt.trimmed} retrieved passage(s) left out to fit the model's context")
         sources = evidence(passages, tools.paragraphs)
@@ -173,7 +191,7 @@ class LLMAnswerer:
                         yield " ".join(kept_text)
             output = parse_output("".join(chunks))
         except (LLMFailure, MalformedOutput) as e:
-            yield self._fall_back(question, passages, tools, f"{self.name} answer unavailable: {e}")
+            yield self._fall_back(question, passages, tools, f"{self.name} answer unavailable: {e}", checked)
             return
         if usage is None:
             usage = Usage(
@@ -196,8 +214,10 @@ class LLMAnswerer:
                 passages,
                 tools,
                 f"no sentence of the {self.name} answer survived verification ({'; '.join(reasons)})",
+                checked,
             )
-            yield replace(fallback, notes=(*notes, *fallback.notes), dropped=tuple(dropped), usage=usage)
+            merged = tuple(dict.fromkeys((*notes, *fallback.notes)))  # the gate's note is in both
+            yield replace(fallback, notes=merged, dropped=tuple(dropped), usage=usage)
             return
         if dropped:
             notes.append(f"{len(dropped)} unsupported sentence(s) removed")
@@ -206,6 +226,7 @@ class LLMAnswerer:
             tuple(citations),
             False,
             notes=tuple(notes),
+            support=checked.support if checked is not None else None,
             dropped=tuple(dropped),
             usage=usage,
         )
@@ -343,17 +364,25 @@ class LLMAnswerer:
         rest = [p for p in passages if p not in first]
         return (first + rest)[:k], [f"reranked {len(passages)} candidates by {self.name}"]
 
-    def _fall_back(self, question: str, passages: Sequence[Passage], tools: Toolkit, why: str) -> Draft:
+    def _fall_back(
+        self,
+        question: str,
+        passages: Sequence[Passage],
+        tools: Toolkit,
+        why: str,
+        checked: Draft | None = None,
+    ) -> Draft:
+        """The extractive answer (the gate's, when it already checked one), noting ``why``."""
         why = redact(why, self.client.api_key)
         log.warning("%s; falling back to the extractive answer", why)
-        d = self.fallback.answer(question, passages, tools)
+        d = checked or self.fallback.answer(question, passages, tools)
         return Draft(
             d.text,
             d.citations,
             d.refused,
             notes=(f"{why}; showing the extractive answer", *d.notes),
             support=d.support,
-            answered_by="extractive",
+            answered_by="extractive+check" if checked is not None else "extractive",
         )
 
 

@@ -1,140 +1,182 @@
-"""A second opinion from a language model on an extractive answer (``extractive+check``).
+"""A second opinion from a language model on an extractive answer (``extractive+check``, and
+the gate in front of ``local`` mode).
 
 The scorer is fast but reads words, not meaning: a question that swaps a year or a name for
-one the record uses elsewhere can still look answered. So the best few candidate sentences
-go to the model with one instruction: copy the exact words that answer the question, or say
-NONE. Its reply is trusted only where it can be checked: a copy that is verbatim in one of
-the candidates makes that sentence the answer; NONE, or words found in none of them, make
-a refusal. The model never writes the answer, so it cannot put words in the record's mouth.
+one the record uses elsewhere can still look answered. So the judging model is shown the
+scorer's best sentence (after the one before it) and asked to answer from it with the
+passage's words or say NONE. Its probability of starting an answer rather than NONE (from
+the first token's logprobs, not from sampled text) and the scorer's support are combined by a two-weight logistic model fitted on
+the scorer's training data (``opinion.json``, written by ``eval.fit_opinion``); the result is
+the answer's support, and the refusal threshold was set on the validation split. The model
+never writes the answer, so it cannot put words in the record's mouth.
+
+Two designs lost to it on the validation split (``opinion.md``): a sampled copy-or-NONE
+reply (it said NONE to more than half of the right answers) and a yes/no question's P(yes).
 """
 
 from __future__ import annotations
 
+import json
 import logging
+import math
 from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
-from qa.answering.base import REFUSAL, Draft, Toolkit
-from qa.answering.checks import MalformedOutput, json_object
-from qa.answering.extractive import ExtractiveAnswerer, Judgement
-from qa.cites import normalize
+from qa.answering.base import Draft, Toolkit
+from qa.answering.checks import MalformedOutput
+from qa.answering.extractive import ExtractiveAnswerer
+from qa.answering.features import Candidate
+from qa.answering.scorer import sigmoid
+from qa.errors import ConfigError
 from qa.settings import Settings
-from qa.text import shorten
+from qa.text import shorten, split_sentences
 from qa.types import Citation, Passage
 
 log = logging.getLogger(__name__)
 
-CHECK_CANDIDATES = 3  # sentences shown to the model: the scorer's best few
-_SCHEMA = {
-    "type": "object",
-    "properties": {"answer": {"type": "string"}},
-    "required": ["answer"],
-}
+OPINION_PATH = Path(__file__).with_name("opinion.json")
 
 
-def check_messages(question: str, sentences: Sequence[str]) -> list[dict[str, str]]:
-    """The chat messages asking the model to copy the answering words or say NONE."""
-    listed = "\n".join(f"[{i}] {s}" for i, s in enumerate(sentences, 1))
+def _logit(p: float) -> float:
+    p = min(max(p, 1e-4), 1 - 1e-4)
+    return math.log(p / (1 - p))
+
+
+def opinion_inputs(support: float, judge: float) -> tuple[float, float]:
+    """What the combination of scorer and judge sees: both probabilities as log-odds."""
+    return _logit(support), _logit(judge)
+
+
+def judge_context(c: Candidate) -> str:
+    """The sentence to judge, after the one before it in its paragraph (what "it" or "the
+    agency" refers to is often there)."""
+    if c.index > 0:
+        before = split_sentences(c.passage.paragraph.text)
+        if c.index < len(before) + 1 and before[c.index - 1] != c.sentence:
+            return f"{before[c.index - 1]} {c.sentence}"
+    return c.sentence
+
+
+def judge_messages(question: str, c: Candidate) -> list[dict[str, str]]:
+    """The chat messages asking the model to answer from the candidate's passage or say NONE."""
     return [
-        {
-            "role": "system",
-            "content": "You check whether passages answer a question. You reply with JSON only.",
-        },
+        {"role": "system", "content": "You answer questions using only the given passage."},
         {
             "role": "user",
             "content": (
-                f"Question: {question}\n\nPassages:\n{listed}\n\n"
-                "If one passage states the answer, copy the words of that passage that answer the "
-                "question, exactly as written. If none states it (for example, the passages are "
-                "about a different year, person, place, thing or event than the question asks "
-                'about), the answer is NONE.\nReply as JSON: {"answer": "<copied words or NONE>"}'
+                f"Passage: {judge_context(c)}\n\nQuestion: {question}\n\n"
+                "Answer with the exact words from the passage. If the passage does not answer "
+                "the question, reply NONE."
             ),
         },
     ]
 
 
-def read_reply(raw: str, sentences: Sequence[str]) -> tuple[int | None, str]:
-    """Which sentence the reply's copied words come from (None: refused), and what it said."""
+# First tokens that begin a refusal; any other token begins an answer ("Norm" of "Normandy" is
+# not "NO").
+_NONE_TOKENS = frozenset({"NONE", "NO", "NOT"})
+
+
+def p_answers(client: Any, model: str, messages: list[dict[str, str]]) -> float:
+    """The model's probability of starting an answer rather than NONE, read from its first
+    token's logprobs (only one token is generated: the check costs the prompt's prefill)."""
+    done = client.chat.completions.create(
+        model=model, messages=messages, temperature=0, max_tokens=1, logprobs=True, top_logprobs=10
+    )
+    choice = done.choices[0]
+    content = choice.logprobs.content if choice.logprobs is not None else None
+    if not content or not content[0].top_logprobs:
+        raise MalformedOutput("the judging model returned no logprobs")
+    none = sum(
+        math.exp(t.logprob) for t in content[0].top_logprobs if t.token.strip(" .\"'").upper() in _NONE_TOKENS
+    )
+    return min(1.0, max(0.0, 1.0 - none))
+
+
+@dataclass(frozen=True)
+class Opinion:
+    """How the judge's P(answers) and the scorer's support combine, and where to refuse."""
+
+    coef: tuple[float, float]
+    intercept: float
+    threshold: float
+    card: dict[str, Any]
+
+    def support(self, support: float, p_answers: float) -> float:
+        """The calibrated probability that the scorer's answer is right, given the judge."""
+        s, j = opinion_inputs(support, p_answers)
+        return sigmoid(self.coef[0] * s + self.coef[1] * j + self.intercept)
+
+
+@lru_cache(maxsize=4)
+def load_opinion(path: Path = OPINION_PATH) -> Opinion:
+    """The combination in ``path`` (by default the one shipped with the package)."""
     try:
-        data = json_object(raw, "reply")
-    except MalformedOutput:
-        data = {"answer": raw}
-    said = str(data.get("answer", "")).strip() if isinstance(data, dict) else str(data)
-    copied = normalize(said).strip(" .\"'\u201c\u201d")
-    if not copied or copied.upper().startswith("NONE"):
-        return None, "NONE"
-    for i, s in enumerate(sentences):
-        if copied.lower() in normalize(s).lower():
-            return i, said
-    return None, said
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+        return Opinion(
+            (float(data["coef"][0]), float(data["coef"][1])),
+            float(data["intercept"]),
+            float(data["threshold"]),
+            dict(data.get("card", {})),
+        )
+    except (OSError, ValueError, KeyError, IndexError, TypeError) as e:
+        raise ConfigError(
+            f"Cannot read the second-opinion model {path} ({e}). Reinstall the package, or refit "
+            "it: python -m eval.probe_opinion && python -m eval.fit_opinion"
+        ) from e
 
 
 class CheckedAnswerer:
-    """The extractive answer, kept only when the model can point to the words that answer."""
+    """The extractive answer, kept only when scorer and judging model together support it."""
 
     name = "extractive+check"
 
-    def __init__(self, settings: Settings, client: Any, model: str, *, schema: bool = True):
+    def __init__(self, settings: Settings, client: Any, model: str, opinion: Opinion | None = None):
         self.settings = settings
         self.extractive = ExtractiveAnswerer(settings)
         self.client = client
         self.model = model
-        self.schema = schema
+        self.opinion = opinion or load_opinion()
+
+    @property
+    def threshold(self) -> float:
+        return (
+            self.settings.refuse_below if self.settings.refuse_below is not None else self.opinion.threshold
+        )
 
     def answer(self, question: str, passages: Sequence[Passage], tools: Toolkit) -> Draft:
         judged = self.extractive.judge(question, passages, tools)
-        draft = self.extractive.answer(question, passages, tools, judged=judged)
-        if draft.refused:
-            return draft  # the scorer already refuses: no need to ask
-        return self.second_opinion(question, judged, draft)
-
-    def second_opinion(self, question: str, judged: Judgement, draft: Draft) -> Draft:
-        shown = [s.candidate for s in judged.ranked[:CHECK_CANDIDATES]]
+        if not judged.ranked:
+            return self.extractive.answer(question, passages, tools, judged=judged)  # refused by rule
+        best = judged.ranked[0].candidate
         try:
-            raw = self._ask(check_messages(question, [c.sentence for c in shown]))
+            yes = p_answers(self.client, self.model, judge_messages(question, best))
         except Exception as e:  # noqa: BLE001 - any failure of the model leaves the scorer's answer
             log.warning("second opinion failed: %s", e)
-            return Draft(
-                draft.text,
-                draft.citations,
-                draft.refused,
+            draft = self.extractive.answer(question, passages, tools, judged=judged)
+            return replace(
+                draft,
                 notes=(
                     *draft.notes,
                     f"second opinion unavailable ({shorten(str(e))}); scorer's answer shown",
                 ),
-                support=draft.support,
             )
-        pick, said = read_reply(raw, [c.sentence for c in shown])
-        if pick is None:
-            why = (
-                "the checking model found no candidate that answers"
-                if said == "NONE"
-                else f"the checking model's words are in no candidate: {shorten(said, 80)!r}"
-            )
-            return Draft(REFUSAL, (), True, notes=(why,), support=draft.support)
-        c = shown[pick]
-        para = c.passage.paragraph
-        cite = Citation(para.exhibit, para.number, c.sentence, original=para.lang == "zh")
-        note = f"checked by {self.model}: the answer is in {cite.render()}"
-        if any(d.quote == c.sentence for d in draft.citations):
-            return Draft(
-                draft.text, draft.citations, False, notes=(*draft.notes, note), support=draft.support
-            )
-        # The model found the answer in a runner-up: that sentence is quoted instead.
-        return Draft(
-            f"\u201c{cite.quote}\u201d {cite.render()}", (cite,), False, notes=(note,), support=draft.support
+        support = self.opinion.support(judged.support, yes)
+        draft = self.extractive.answer(
+            question, passages, tools, judged=replace(judged, support=support), threshold=self.threshold
         )
+        note = (
+            f"checked by {self.model}: P(answers) {yes:.2f} that {_key(best)} answers; "
+            f"support {judged.support:.2f} from the scorer, {support:.2f} with the check"
+        )
+        return replace(draft, notes=(*draft.notes, note))
 
-    def _ask(self, messages: list[dict[str, str]]) -> str:
-        kwargs: dict[str, Any] = {
-            "model": self.model,
-            "messages": messages,
-            "temperature": 0,
-            "max_tokens": 120,
-            "response_format": {"type": "json_object", **({"schema": _SCHEMA} if self.schema else {})},
-        }
-        done = self.client.chat.completions.create(**kwargs)
-        return (done.choices[0].message.content or "") if done.choices else ""
+
+def _key(c: Candidate) -> str:
+    return Citation(c.passage.paragraph.exhibit, c.passage.paragraph.number, "").render()
 
 
 def for_settings(settings: Settings) -> CheckedAnswerer:
@@ -146,7 +188,7 @@ def for_settings(settings: Settings) -> CheckedAnswerer:
         from qa.answering.llm import LLMAnswerer
 
         endpoint = LLMAnswerer.for_endpoint(settings)  # says what to set when nothing is
-        return CheckedAnswerer(settings, endpoint.client, endpoint.model, schema=False)
+        return CheckedAnswerer(settings, endpoint.client, endpoint.model)
     from qa.answering.local import ensure_server
 
     server = ensure_server(settings)
