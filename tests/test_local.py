@@ -106,8 +106,10 @@ def test_local_mode_asks_the_judge_first_and_refuses_without_writing(
     # Every word of this one is in the record, but the record does not say it.
     refused = ask("What did the tariff commission tell exporters to do?", settings=settings)
     assert any(n.startswith("checked by ") for n in refused.notes), refused.notes
-    # Refused by the judge, nothing was written; let through, the local model wrote.
-    assert (refused.mode, refused.usage is None) in {("extractive+check", True), ("local", False)}
+    if refused.usage is None:  # refused by the judge: the writing model was never asked
+        assert refused.refused and refused.mode == "extractive+check"
+    else:  # let through: the local model wrote, or its answer failed and the checked one stands
+        assert refused.mode == "local" or any("survived verification" in n for n in refused.notes)
 
 
 def _python(code: str, timeout: float = 600) -> str:

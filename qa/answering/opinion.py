@@ -53,10 +53,9 @@ def opinion_inputs(support: float, judge: float) -> tuple[float, float]:
 def judge_context(c: Candidate) -> str:
     """The sentence to judge, after the one before it in its paragraph (what "it" or "the
     agency" refers to is often there)."""
-    if c.index > 0:
-        before = split_sentences(c.passage.paragraph.text)
-        if c.index < len(before) + 1 and before[c.index - 1] != c.sentence:
-            return f"{before[c.index - 1]} {c.sentence}"
+    sentences = split_sentences(c.passage.paragraph.text)
+    if 0 < c.index <= len(sentences) and sentences[c.index - 1] != c.sentence:
+        return f"{sentences[c.index - 1]} {c.sentence}"
     return c.sentence
 
 
