@@ -31,7 +31,7 @@ from qa.events import (
 )
 from qa.export import to_docx, to_markdown
 from qa.settings import Settings
-from qa.types import Citation, Paragraph
+from qa.types import Answer, Citation, Paragraph
 from qa.uploads import ALLOWED, add_exhibit
 
 
@@ -204,7 +204,8 @@ def _answered_by(event: Done) -> str:
     model = f" \u00b7 {a.usage.model}" if a.usage is not None else ""
     index = f" \u00b7 record indexed {a.index}" if a.index else ""
     support = f"{a.support_label} (support {a.support:.2f}) \u00b7 " if a.support_label else ""
-    return f"\n\n<sub>{support}answered by {a.mode}{model}{index}</sub>"
+    searched = f"<sub>searched for: {html.escape(a.searched)}</sub>\n\n" if a.searched else ""
+    return f"\n\n{searched}<sub>{support}answered by {a.mode}{model}{index}</sub>"
 
 
 def _caution(event: Done) -> str:
@@ -224,10 +225,15 @@ def respond(
     exhibits: list[int] | None,
     mode: str = "",
     k: float | None = None,
+    turns: list[Answer] | None = None,
     *,
     settings: Settings,
 ) -> Iterator[tuple[Any, ...]]:
-    """Chat handler: renders the events of ``ask_events`` into the chat and the evidence panel."""
+    """Chat handler: renders the events of ``ask_events`` into the chat and the evidence panel.
+
+    ``turns`` are this conversation's earlier answers (a session State, cleared with the chat):
+    a follow-up is answered against them."""
+    turns = list(turns or [])
     update: dict[str, Any] = {}
     if mode:
         update["mode"] = mode
@@ -241,7 +247,7 @@ def respond(
     notes: list[str] = []
     uncited: tuple[Paragraph, ...] = ()
     reply = ""
-    for event in ask_events(question, exhibits=exhibits or None, settings=settings):
+    for event in ask_events(question, exhibits=exhibits or None, settings=settings, history=turns):
         if isinstance(event, Status):
             yield (
                 "",
@@ -249,11 +255,19 @@ def respond(
                 _evidence_html(cited, notes),
                 memo,
                 files,
+                turns,
             )
         elif isinstance(event, AnswerText):
             reply = _chat_text(event.text)
             if event.partial:  # verified sentences appear while the model is still writing
-                yield "", [*history, {"role": "assistant", "content": reply + " \u2026"}], "", memo, files
+                yield (
+                    "",
+                    [*history, {"role": "assistant", "content": reply + " \u2026"}],
+                    "",
+                    memo,
+                    files,
+                    turns,
+                )
         elif isinstance(event, CitedParagraph):
             cited.append(event)
         elif isinstance(event, Uncited):
@@ -265,8 +279,9 @@ def respond(
         elif isinstance(event, Done):
             reply = _caution(event) + reply + _answered_by(event)
             memo, files = _memo(event)
+            turns.append(event.answer)
     history.append({"role": "assistant", "content": reply})
-    yield "", history, _evidence_html(cited, notes, uncited), memo, files
+    yield "", history, _evidence_html(cited, notes, uncited), memo, files, turns
 
 
 def build_demo(settings: Settings) -> gr.Blocks:
@@ -325,9 +340,13 @@ def build_demo(settings: Settings) -> gr.Blocks:
                 [add_status, exhibits, which],
                 api_name="add_exhibit",
             )
+        # The conversation's Answers, for follow-ups; a State is per browser session and is not
+        # part of the HTTP API (an API caller's question stands alone).
+        turns = gr.State([])
+        chat.clear(lambda: [], None, turns, api_visibility="private")
         handler = partial(respond, settings=settings)
-        inputs = [question, chat, exhibits, mode, k]
-        outputs = [question, chat, evidence, memo, downloads]
+        inputs = [question, chat, exhibits, mode, k, turns]
+        outputs = [question, chat, evidence, memo, downloads, turns]
         ask_btn.click(handler, inputs, outputs, api_name="ask")
         question.submit(handler, inputs, outputs, api_visibility="private")
     return demo

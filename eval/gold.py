@@ -20,6 +20,7 @@ TYPES = (
     "paraphrase",
     "exhibit_scoped",
     "cross_exhibit",
+    "multi_part",
     "bilingual",
     "unanswerable",
 )
@@ -46,6 +47,8 @@ class GoldItem:
     evidence: tuple[Evidence, ...]
     type: str
     near_miss: bool = False  # unanswerable by one swapped year, name, place or premise
+    history: tuple[str, ...] = ()  # earlier questions of the conversation, oldest first
+    new_topic: bool = False  # a question after a history that must not lean on it
 
     @property
     def answerable(self) -> bool:
@@ -62,11 +65,15 @@ def _item(raw: dict[str, Any], where: str) -> GoldItem:
             evidence=tuple(Evidence(int(e["exhibit"]), str(e["quote"])) for e in raw.get("evidence", [])),
             type=str(raw.get("type", "factoid")),
             near_miss=bool(raw.get("near_miss", False)),
+            history=tuple(str(h) for h in raw.get("history", [])),
+            new_topic=bool(raw.get("new_topic", False)),
         )
     except (KeyError, TypeError, ValueError) as e:
         raise GoldError(f"{where}: {e!r}. Each line needs id, question, answers, evidence, type.") from e
     if not item.question.strip():
         raise GoldError(f"{where}: empty question.")
+    if item.type not in TYPES:
+        raise GoldError(f"{where}: type {item.type!r} is not one of {', '.join(TYPES)}.")
     return item
 
 

@@ -29,6 +29,14 @@ def summary_table(report: dict[str, Any]) -> str:
         ("citations verified", f"{_pct(c['verified_rate'])} of {c['n']}"),
         ("latency p50 / p95", f"{lat['p50']:.0f} ms / {lat['p95']:.0f} ms"),
     ]
+    f = report.get("followups") or {}
+    if f.get("n"):
+        rows.append(
+            (
+                "follow-ups right (new topics among them)",
+                f"{_pct(f['accuracy'])} of {f['n']} ({_pct(f.get('new_topic_accuracy'))})",
+            )
+        )
     v = report.get("verifier") or {}
     if v.get("prompt_tokens_mean") is not None or v.get("dropped_sentences") or v.get("fallbacks"):
         reasons = ", ".join(f"{k}: {n}" for k, n in sorted(v.get("dropped_by_reason", {}).items()))

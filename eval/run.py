@@ -9,7 +9,7 @@ from typing import Any
 
 from eval.gold import GoldItem, Located, load_gold, locate
 from eval.metrics import Key, contains_facts, evidence_recall_at_k, mean, percentile, reciprocal_rank
-from qa.api import ask, get_retriever, scope
+from qa.api import ask, get_retriever, merged, plan, search
 from qa.cites import quote_in
 from qa.errors import GoldError
 from qa.settings import Settings
@@ -41,6 +41,7 @@ class ItemResult:
     dropped_cites: int = 0
     repointed_cites: int = 0
     tokens: tuple[int, int] | None = None
+    history: list[Any] = field(default_factory=list)  # the earlier turns' Answers, for a follow-up
 
     def recall(self, k: int, method: str = "hybrid") -> float:
         return evidence_recall_at_k(self.ranked.get(method, []), self.located.per_quote, k)
@@ -79,12 +80,16 @@ def run_eval(
         # Per item: a long run must follow a rebuild of the store instead of querying the
         # generation that was swapped out (whose Chroma collection is gone).
         retriever = get_retriever(settings)
-        exhibits, _, search_text = scope(item.question, None, retriever.exhibits, retriever.references)
+        # A follow-up follows its conversation as the chat would: the earlier questions are
+        # asked first and their answers are its history.
+        history = [ask(h, k=k, mode=mode, settings=settings) for h in item.history]
+        planned = plan(item.question, None, history, retriever, settings)
         for m in methods:
-            passages = retriever.search(search_text, exhibits=exhibits, k=max(KS), method=m)
+            passages = merged(search(planned, retriever, max(KS), method=m))
             r.ranked[m] = [(p.paragraph.exhibit, p.paragraph.number) for p in passages]
             r.chars[m] = sum(len(p.paragraph.text) for p in passages[:k])
-        answer = ask(item.question, k=k, mode=mode, settings=settings)
+        answer = ask(item.question, k=k, mode=mode, settings=settings, history=history)
+        r.history = history
         r.answer, r.refused, r.notes, r.support = answer.text, answer.refused, answer.notes, answer.support
         r.latency_ms = answer.timings_ms.get("total", 0.0)
         r.answered_by = answer.mode
@@ -140,7 +145,7 @@ def _trade_off(results: list[ItemResult], settings: Settings, k: int, mode: str)
                 Open(item.answerable, r.support or 0.0, item.answerable and r.correct, item.near_miss)
             )
             continue
-        a = ask(item.question, k=k, settings=never)
+        a = ask(item.question, k=k, settings=never, history=r.history)
         right = item.answerable and not a.refused and contains_facts(a.text, item.answers, item.all_required)
         opened.append(Open(item.answerable, a.support or 0.0, right, item.near_miss))
     return trade_off(opened, chosen)
@@ -171,9 +176,17 @@ def summarize(results: list[ItemResult], gold_path: Path, mode: str, k: int) -> 
             "accuracy": mean(r.correct for r in rs),
             "recall@5": mean(r.recall(5) for r in ev) if ev else float("nan"),
         }
+    followups = [r for r in results if r.item.history]
     return {
         "gold": str(gold_path),
         "n": len(results),
+        "followups": {
+            "n": len(followups),
+            "accuracy": mean(r.correct for r in followups) if followups else float("nan"),
+            "new_topic_accuracy": mean(r.correct for r in followups if r.item.new_topic)
+            if any(r.item.new_topic for r in followups)
+            else float("nan"),
+        },
         "mode": mode,
         "k": k,
         "retrieval": {
@@ -207,6 +220,7 @@ def summarize(results: list[ItemResult], gold_path: Path, mode: str, k: int) -> 
                 "id": r.item.id,
                 "type": r.item.type,
                 "question": r.item.question,
+                "history": list(r.item.history),
                 "answer": r.answer,
                 "correct": r.correct,
                 "refused": r.refused,

@@ -4,16 +4,21 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from index.atomic import generation_id
 from qa.answering import REFUSAL, Draft, evidence, get_answerer
 from qa.cites import remove_cites, verify
+from qa.followup import Turn, condense
+from qa.parts import Part, combine, split
 from qa.questions import clean_question, exhibits_named, exhibits_referenced
 from qa.retrieve import Retriever
 from qa.settings import Settings
-from qa.types import Answer
+from qa.types import Answer, Passage
+
+History = Sequence[Answer | str]
 
 _RETRIEVERS: dict[tuple[str, str], tuple[str | None, Retriever]] = {}
 _LOCK = threading.Lock()
@@ -87,14 +92,17 @@ def ask(
     k: int | None = None,
     mode: str | None = None,
     settings: Settings | None = None,
+    history: History | None = None,
 ) -> Answer:
     """Answer ``question`` from the record, citing ``[Ex. N ¶ P]`` with verified quotes.
 
     ``exhibits`` restricts the search; when it is not given, exhibits the question names
-    ("In Exhibit 64, ...") restrict it instead, if the record has them.
+    ("In Exhibit 64, ...") restrict it instead, if the record has them. ``history`` holds the
+    earlier turns (``Answer``s or questions), oldest first: a follow-up such as "Who issued
+    it?" is searched with what the last turn asked about and within its exhibits.
     """
     answer = None
-    for item in ask_stream(question, exhibits=exhibits, k=k, mode=mode, settings=settings):
+    for item in ask_stream(question, exhibits=exhibits, k=k, mode=mode, settings=settings, history=history):
         if isinstance(item, Answer):
             answer = item
     assert answer is not None  # ask_stream always ends with the Answer
@@ -109,6 +117,7 @@ def ask_stream(
     mode: str | None = None,
     settings: Settings | None = None,
     retriever: Retriever | None = None,
+    history: History | None = None,
 ) -> Iterator[str | Answer]:
     """Like ``ask``, but yields the verified answer text as it grows (LLM modes write it
     sentence by sentence), then the ``Answer`` itself, always last.
@@ -151,25 +160,37 @@ def ask_stream(
             index=retriever.index_label,
         )
         return
-    exhibits, implied_note, search_text = scope(question, exhibits, retriever.exhibits, retriever.references)
-    notes.extend(implied_note)
+    planned = plan(question, exhibits, history, retriever, settings, answerer)
+    notes.extend(planned.notes)
+    searched, parts = planned.searched, planned.parts
 
     t1 = time.perf_counter()
-    rerank = getattr(answerer, "rerank", None) if settings.llm_rerank else None
-    reranked = None
+    rerank = getattr(answerer, "rerank", None) if settings.llm_rerank and len(parts) == 1 else None
     if rerank is not None:
-        pool = retriever.search(search_text, exhibits=exhibits, k=max(settings.rerank_pool, settings.k))
-        reranked, rerank_notes = rerank(question, pool, settings.k)
+        pool = retriever.search(
+            planned.search_text, exhibits=planned.exhibits, k=max(settings.rerank_pool, settings.k)
+        )
+        reranked, rerank_notes = rerank(searched, pool, settings.k)
         notes.extend(rerank_notes)
-    passages = reranked or retriever.search(search_text, exhibits=exhibits, k=settings.k)
+        per_part = [reranked or search(planned, retriever, settings.k)[0]]
+    else:
+        per_part = search(planned, retriever, settings.k)
+    passages = merged(per_part)
     timings["retrieve"] = (time.perf_counter() - t1) * 1000
 
     t2 = time.perf_counter()
     stream = getattr(answerer, "stream", None)
-    if stream is None:
-        draft = answerer.answer(question, passages, retriever)
+    if len(parts) > 1 and stream is None:
+        # An answerer that quotes answers each part from its own passages; a writing model sees
+        # them all at once and answers the whole question.
+        draft = combine(
+            parts, [answerer.answer(p.text, ps, retriever) for p, ps in zip(parts, per_part, strict=True)]
+        )
+    elif stream is None:
+        draft = answerer.answer(searched, passages, retriever)
     else:
-        for item in stream(question, passages, retriever):
+        # A writing model reads a fixed budget of passages; the parts share it in turn.
+        for item in stream(searched, passages[: settings.k] if len(parts) > 1 else passages, retriever):
             if isinstance(item, Draft):
                 draft = item
             else:
@@ -199,4 +220,93 @@ def ask_stream(
         dropped=draft.dropped,
         usage=draft.usage,
         index=retriever.index_label,
+        searched=searched if searched != question else "",
+        parts=tuple(p.text for p in parts) if len(parts) > 1 else (),
     )
+
+
+@dataclass(frozen=True)
+class Plan:
+    """How a question is searched: the standalone text, its scope, its parts, and why."""
+
+    searched: str  # the question made standalone (a follow-up with what it leans on)
+    exhibits: list[int] | None
+    search_text: str  # the searched question with resolved document references taken out
+    parts: list[Part]
+    notes: list[str]
+
+
+def plan(
+    question: str,
+    exhibits: list[int] | None,
+    history: History | None,
+    retriever: Retriever,
+    settings: Settings,
+    answerer: object | None = None,
+) -> Plan:
+    """Make ``question`` standalone against ``history``, scope it, and split it into parts.
+
+    Offline a follow-up takes the last turn's key terms; an answerer with a model
+    (``condense``) rewrites it instead, and the offline form stands if the model fails."""
+    notes: list[str] = []
+    searched = question
+    if history:
+        turns = [turn(h, retriever) for h in history]
+        condensed = condense(question, turns)
+        if condensed.carried:
+            searched = condensed.text
+            rewrite = getattr(answerer, "condense", None)
+            if rewrite is not None:
+                rewritten, rewrite_notes = rewrite(question, [t.question for t in turns])
+                searched = rewritten or searched
+                notes.extend(rewrite_notes)
+            notes.append(f"searched for: {searched}")
+            if exhibits is None and condensed.exhibits and not exhibits_named(question):
+                exhibits = list(condensed.exhibits)
+                notes.append(
+                    "searched only Exhibit " + ", ".join(map(str, exhibits)) + ", as the earlier question did"
+                )
+    scoped, scope_notes, search_text = scope(searched, exhibits, retriever.exhibits, retriever.references)
+    notes.extend(scope_notes)
+    parts = split(searched, scoped) if settings.split_parts else [Part(searched, None)]
+    if len(parts) > 1:
+        notes.append(f"answered in {len(parts)} parts, each searched on its own")
+    return Plan(searched, scoped, search_text, parts, notes)
+
+
+def search(planned: Plan, retriever: Retriever, k: int, method: str = "hybrid") -> list[list[Passage]]:
+    """The passages for each part of ``planned`` (one list for a question in one part)."""
+    if len(planned.parts) == 1:
+        return [retriever.search(planned.search_text, exhibits=planned.exhibits, k=k, method=method)]
+    out = []
+    for part in planned.parts:
+        given = list(part.exhibits or planned.exhibits or []) or None
+        ex, _, text = scope(part.text, given, retriever.exhibits, retriever.references)
+        out.append(retriever.search(text, exhibits=ex, k=k, method=method))
+    return out
+
+
+def turn(earlier: Answer | str, retriever: Retriever) -> Turn:
+    """What a follow-up may carry over from an earlier turn: its question (as searched) and its
+    exhibits: those it was scoped to, or else those its answer cited."""
+    if isinstance(earlier, Answer):
+        question = earlier.searched or earlier.question
+        scoped, _, _ = scope(question, None, retriever.exhibits, retriever.references)
+        cited = tuple(dict.fromkeys(c.exhibit for c in earlier.citations))
+        return Turn(question, tuple(scoped) if scoped else cited)
+    scoped, _, _ = scope(earlier, None, retriever.exhibits, retriever.references)
+    return Turn(earlier, tuple(scoped or ()))
+
+
+def merged(lists: list[list[Passage]]) -> list[Passage]:
+    """Passages of several searches, taken in turn from each, each paragraph once."""
+    out: list[Passage] = []
+    seen: set[tuple[int, int]] = set()
+    for i in range(max((len(x) for x in lists), default=0)):
+        for x in lists:
+            if i < len(x):
+                key = (x[i].paragraph.exhibit, x[i].paragraph.number)
+                if key not in seen:
+                    seen.add(key)
+                    out.append(x[i])
+    return out

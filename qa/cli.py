@@ -123,7 +123,9 @@ def cmd_ask(args: argparse.Namespace) -> int:
             f"The question is {len(question):,} characters long; the limit is "
             f"{settings.max_question_chars:,} (EXHIBITQA_MAX_QUESTION_CHARS). Ask about one point at a time."
         )
-    answer = ask(question, exhibits=args.exhibit or None, settings=settings)
+    # Each earlier question is answered first, so a follow-up leans on its answer as in the chat.
+    history = [ask(h, exhibits=args.exhibit or None, settings=settings) for h in args.after or []]
+    answer = ask(question, exhibits=args.exhibit or None, settings=settings, history=history)
     if args.json:
         print(json.dumps(answer.to_json(), ensure_ascii=False, indent=2))
         return 0
@@ -262,6 +264,12 @@ def parser() -> argparse.ArgumentParser:
     p = sub.add_parser("ask", help="answer a question with pin cites")
     p.add_argument("question")
     p.add_argument("--exhibit", type=int, action="append", help="search only this exhibit (repeatable)")
+    p.add_argument(
+        "--after",
+        action="append",
+        metavar="QUESTION",
+        help="an earlier question the question follows up (repeatable, oldest first)",
+    )
     p.add_argument("--mode", help="answerer: extractive (default), openai or local")
     p.add_argument("-k", type=int, help="passages to retrieve")
     p.add_argument("--json", action="store_true", help="print the answer as JSON")

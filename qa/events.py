@@ -5,7 +5,7 @@ The app (and any other front end) renders these and never touches the index or m
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 from qa.api import ask_stream, get_retriever
@@ -72,15 +72,24 @@ class Done:
 Event = Status | AnswerText | CitedParagraph | Uncited | Note | Failed | Done
 
 
-def ask_events(question: str, *, exhibits: list[int] | None = None, settings: Settings) -> Iterator[Event]:
-    """Answer ``question``, yielding events as each part is ready."""
+def ask_events(
+    question: str,
+    *,
+    exhibits: list[int] | None = None,
+    settings: Settings,
+    history: Sequence[Answer | str] = (),
+) -> Iterator[Event]:
+    """Answer ``question`` (a follow-up to ``history``'s turns, if any), yielding events as each
+    part is ready."""
     yield Status("Searching the exhibits\u2026")
     answer: Answer | None = None
     try:
         # One generation for the answer and for the paragraphs shown beside it: a rebuild that
         # lands meanwhile must not put the new text of a paragraph under the old quote.
         retriever = get_retriever(settings)
-        for item in ask_stream(question, exhibits=exhibits, settings=settings, retriever=retriever):
+        for item in ask_stream(
+            question, exhibits=exhibits, settings=settings, retriever=retriever, history=history
+        ):
             if isinstance(item, Answer):
                 answer = item
             else:

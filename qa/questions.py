@@ -123,6 +123,38 @@ def question_type(question: str) -> QuestionType:
     return QuestionType("other")
 
 
+_REASON_RE = re.compile(
+    r"^\s*why\b|\bwhy (?:did|does|do|is|was|were|are|has|have|had|would|should|can|could|must)\b"
+    r"|\bfor what (?:purpose|reason)s?\b|\bwhat (?:is|was|are|were) the (?:main )?(?:reasons?|purposes?|causes?"
+    r"|rationale|aims?|goals?|objectives?|grounds?|basis|mechanism)\b|\bwhat (?:caused|led to|prompted|drove"
+    r"|explains?)\b|^\s*how (?:does|did|do|will|would|can|could|is|are|was|were)\b(?!.*\bchange)"
+    r"|\u4e3a\u4ec0\u4e48|\u4e3a\u4f55|\u539f\u56e0",
+    re.I,
+)
+# Words that state a reason, a cause or a purpose, in English and Chinese.
+CAUSAL_RE = re.compile(
+    r"\b(?:because|due to|owing to|as a result|result(?:s|ed)? in|lead(?:s)? to|led to|caus(?:e|es|ed|ing)"
+    r"|in order to|so as to|so that|aim(?:s|ed)? (?:to|at)|in an effort to|to ensure|purpose|reasons?"
+    r"|therefore|thus|hence|consequently|given that|in light of|in view of|driven by|attributable to"
+    r"|stem(?:s|med)? from|thanks to|on the grounds that|designed to|intended to|with a view to)\b"
+    r"|\u4e3a\u4e86|\u7531\u4e8e|\u56e0\u6b64|\u56e0\u4e3a|\u6240\u4ee5|\u4ee5\u4fbf|\u65e8\u5728"
+    r"|\u5bfc\u81f4|\u9020\u6210|\u4e3a\u6b64|\u4ece\u800c",
+    re.I,
+)
+# A sentence opening with one of these gives the consequence; its reason is the sentence before.
+BACKWARD_RE = re.compile(
+    r"^\W*(?:(?:as a result|therefore|thus|hence|consequently|accordingly|for (?:this|that|these) reasons?"
+    r"|this is because|that is why|this is why|because of this|as such|in response|to this end)\b"
+    r"|\u56e0\u6b64|\u4e3a\u6b64|\u6240\u4ee5|\u7531\u6b64)",
+    re.I,
+)
+
+
+def asks_reason(question: str) -> bool:
+    """Whether the question asks why, for what purpose or how (a reason or a mechanism)."""
+    return bool(_REASON_RE.search(question))
+
+
 def specific_words(question: str) -> list[str]:
     """Names and figures in a question (capitalised words not at its start, numbers, years).
 

@@ -119,6 +119,13 @@ class Settings(BaseSettings):
             "before the top k are answered from. Off by default until the eval shows it helps."
         ),
     )
+    split_parts: bool = Field(
+        True,
+        description=(
+            "Answer a question in parts when its form has them (two coordinated questions, or a "
+            "comparison across exhibits it names): each part is searched and cited on its own."
+        ),
+    )
     rerank_pool: int = Field(16, ge=2, le=60, description="Fused candidates the LLM reranker sees.")
     second_opinion: bool | None = Field(
         None,

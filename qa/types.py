@@ -148,6 +148,8 @@ class Answer:
     dropped: tuple[Dropped, ...] = ()
     usage: Usage | None = None
     index: str = ""  # the index generation answered from: its build time and id
+    searched: str = ""  # the question as searched, when a follow-up was made standalone
+    parts: tuple[str, ...] = ()  # the parts a many-part question was answered in, in order
 
     @property
     def support_label(self) -> str | None:
@@ -165,6 +167,8 @@ class Answer:
             "mode": self.mode,
             "settings_hash": self.settings_hash,
             "index": self.index,
+            "searched": self.searched or self.question,
+            "parts": list(self.parts),
             "citations": [
                 {"exhibit": c.exhibit, "paragraph": c.paragraph, "quote": c.quote, "verified": c.verified}
                 for c in self.citations

@@ -112,3 +112,25 @@ def test_markup_in_an_exhibit_is_shown_as_text_and_never_runs(
         page.screenshot(path=str(ARTIFACTS / "escaped-markup.png"), full_page=True)
     finally:
         demo.close()
+
+
+def test_a_followup_in_the_chat_is_answered_against_the_earlier_turn(
+    browser: Any, sample_settings: Settings
+) -> None:
+    demo = _launch(sample_settings)
+    try:
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        _ask(page, demo.local_url, "When did China become a member of the WTO?")
+        page.locator("a[href^='#cite-61-']").first.wait_for(timeout=60_000)
+        page.locator("#question textarea").fill("Who wrote that report?")
+        page.locator("#ask").click()
+        shown = page.locator("#chat", has_text="searched for: Who wrote that report")
+        shown.wait_for(timeout=120_000)
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "follow-up.png"), full_page=True)
+        assert "WTO" in shown.inner_text()
+        page.wait_for_selector("#evidence", timeout=60_000)
+        notes = page.locator("#evidence").inner_text()
+        assert "as the earlier question did" in notes, notes
+    finally:
+        demo.close()

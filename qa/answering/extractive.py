@@ -16,7 +16,9 @@ import numpy as np
 from qa.answering.base import REFUSAL, Draft, Toolkit
 from qa.answering.features import Candidate, candidates, read_question, rows, with_sentence_cosines
 from qa.answering.scorer import Scorer, load, sigmoid
+from qa.questions import BACKWARD_RE, CAUSAL_RE, asks_reason
 from qa.settings import Settings
+from qa.text import split_sentences
 from qa.types import Citation, Passage
 
 
@@ -37,6 +39,7 @@ class Judgement:
     support: float
     kind: str = "other"  # the kind of fact the question asks for (qa.questions.question_type)
     why_none: str = ""
+    reason: bool = False  # the question asks why, for what purpose, or how
 
 
 class ExtractiveAnswerer:
@@ -82,7 +85,9 @@ class ExtractiveAnswerer:
         logits = self.scorer.rerank.logits(x_head)
         order = np.argsort(-logits, kind="stable")
         ranked = tuple(Scored(head[j], sigmoid(float(logits[j]))) for j in order)
-        return Judgement(ranked, self.scorer.support(logits, x_head), q.kind.kind)
+        return Judgement(
+            ranked, self.scorer.support(logits, x_head), q.kind.kind, reason=asks_reason(question)
+        )
 
     def answer(
         self,
@@ -120,17 +125,40 @@ class ExtractiveAnswerer:
 
     def _chosen(self, judged: Judgement) -> list[Candidate]:
         # A sentence nearly as likely as the best often holds the part of the fact the best
-        # only frames; a list question gathers more of them.
-        is_list = judged.kind == "list"
-        limit = self.settings.max_answer_sentences if is_list else min(2, self.settings.max_answer_sentences)
-        keep_above = (0.6 if is_list else 0.8) * judged.ranked[0].probability
-        chosen = [judged.ranked[0].candidate]
+        # only frames; a list question, or a why question whose best sentence states no
+        # reason, gathers more of them.
+        best = judged.ranked[0]
+        gather = judged.kind == "list" or (judged.reason and not CAUSAL_RE.search(best.candidate.sentence))
+        limit = self.settings.max_answer_sentences if gather else min(2, self.settings.max_answer_sentences)
+        keep_above = (0.6 if gather else 0.8) * best.probability
+        chosen = [best.candidate]
         for s in judged.ranked[1:]:
             if len(chosen) >= limit or s.probability < keep_above:
                 break
+            if judged.reason and judged.kind != "list" and not CAUSAL_RE.search(s.candidate.sentence):
+                continue  # for a why question, only a sentence that states a reason is added
             if all(s.candidate.sentence != o.sentence for o in chosen):
                 chosen.append(s.candidate)
+        if judged.reason:
+            chosen = [
+                c
+                for x in chosen
+                for c in _with_antecedent(x)
+                if c is x or all(c.sentence != o.sentence for o in chosen)
+            ]
         return chosen
+
+
+def _with_antecedent(c: Candidate) -> list[Candidate]:
+    """``c``, after the sentence before it when ``c`` opens with "As a result" or "Therefore":
+    the reason it gives the consequence of is there."""
+    if c.index == 0 or not BACKWARD_RE.search(c.sentence):
+        return [c]
+    sentences = split_sentences(c.passage.paragraph.text)
+    if c.index > len(sentences) or sentences[c.index - 1] == c.sentence:
+        return [c]
+    prev = Candidate(c.passage, c.rank, c.index - 1, sentences[c.index - 1], c.type_match)
+    return [prev, c]
 
 
 def _refuse(why: str, support: float = 0.0) -> Draft:

@@ -14,6 +14,7 @@ from collections.abc import Callable, Generator, Iterator, Sequence
 from dataclasses import replace
 from typing import Any
 
+from qa.answering import assist
 from qa.answering.base import REFUSAL, Answerer, Draft, Toolkit, evidence
 from qa.answering.checks import (
     MalformedOutput,
@@ -21,10 +22,9 @@ from qa.answering.checks import (
     check_sentence,
     complete_sentences,
     parse_output,
-    parse_ranking,
 )
 from qa.answering.extractive import ExtractiveAnswerer
-from qa.answering.prompt import RANKING_SCHEMA, build_prompt, estimate_tokens, output_schema, rerank_messages
+from qa.answering.prompt import build_prompt, estimate_tokens, output_schema
 from qa.settings import Settings
 from qa.text import shorten
 from qa.types import Citation, Dropped, Passage, Usage
@@ -339,30 +339,15 @@ class LLMAnswerer:
     def rerank(
         self, question: str, passages: Sequence[Passage], k: int
     ) -> tuple[list[Passage] | None, list[str]]:
-        """``passages`` reordered by the model (those it ranks first, then the rest in fused
-        order), cut to ``k``; on any failure None, with a note saying why."""
-        import openai
+        """``passages`` reordered by the model and cut to ``k`` (None on failure, with a note)."""
+        out, notes = assist.rerank(
+            self.client, self.model, question, passages, k, json_mode=self.json_mode, schema=self.schema
+        )
+        return out, [f"{n} by {self.name}" if n.startswith("reranked") else n for n in notes]
 
-        kwargs: dict[str, Any] = {
-            "model": self.model,
-            "messages": list(rerank_messages(question, passages)),
-            "temperature": 0,
-            "max_tokens": 24 + 10 * len(passages),
-        }
-        if self.json_mode:
-            kwargs["response_format"] = {"type": "json_object"}
-            if self.schema:
-                kwargs["response_format"]["schema"] = RANKING_SCHEMA
-        try:
-            done = self.client.chat.completions.create(**kwargs)
-            raw = (done.choices[0].message.content or "") if done.choices else ""
-            order = parse_ranking(raw)
-        except (openai.APIError, MalformedOutput) as e:
-            return None, [f"rerank skipped: {shorten(str(e))}"]
-        by_key = {(p.paragraph.exhibit, p.paragraph.number): p for p in passages}
-        first = [by_key[key] for key in dict.fromkeys(order) if key in by_key]
-        rest = [p for p in passages if p not in first]
-        return (first + rest)[:k], [f"reranked {len(passages)} candidates by {self.name}"]
+    def condense(self, question: str, earlier: Sequence[str]) -> tuple[str | None, list[str]]:
+        """A follow-up rewritten by the model as a standalone question (None on failure)."""
+        return assist.condense(self.client, self.model, question, earlier)
 
     def _fall_back(
         self,

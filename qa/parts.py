@@ -1,0 +1,118 @@
+"""Questions in parts: "When was the plan issued and which body issued it?", "How did the target
+change between Exhibit 62 and Exhibit 63?". Each part is searched and answered on its own and
+the answers are put together, each labelled with the part it answers.
+
+Parts come from the question's form only: coordinated questions (a second question word after
+"and", or two question marks), and comparisons over documents (a comparison word and two or
+more exhibits the question names or refers to).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from qa.answering.base import REFUSAL, Draft
+from qa.followup import Turn, condense
+
+_WH = (
+    r"(?:what|which|who|whom|whose|when|where|why|how|in what|on what|at what|for what|to what|"
+    r"under what|by how much|by whom|is|are|was|were|did|does|do)\b"
+)
+_JOIN_RE = re.compile(
+    rf"(?:\s*[,;]\s*(?:and\s+(?:also\s+)?)?|\s+(?:and|as well as)\s+(?:also\s+)?)(?={_WH})", re.I
+)
+_COMPARE_RE = re.compile(
+    r"\b(?:compare[sd]?|comparison|differ(?:s|ed|ent|ence|ences)?|change[sd]?|between|both|each|"
+    r"respectively|versus|vs\.?|whereas|while)\b",
+    re.I,
+)
+# A piece with fewer words is a fragment of one question ("Which company and which agency
+# signed it?"), not a question of its own.
+_MIN_WORDS = 3
+
+
+@dataclass(frozen=True)
+class Part:
+    """One part of a question: the text to search and answer, and the exhibits to search."""
+
+    text: str
+    exhibits: tuple[int, ...] | None = None
+
+
+def coordinated(question: str) -> list[str]:
+    """The questions a coordinated question joins, each made standalone against the one
+    before it ("... and which body issued it?" -> "which body issued it — plan issued?");
+    one item if it joins none."""
+    pieces = [p.strip(" ,;") for p in re.split(r"\?\s+(?=\S)", question.strip()) if p.strip(" ,;?")]
+    out: list[str] = []
+    for piece in pieces:
+        out.extend(s.strip(" ,;") for s in _JOIN_RE.split(piece.rstrip("?")) if s.strip(" ,;"))
+    if len(out) < 2 or any(len(p.split()) < _MIN_WORDS for p in out):
+        return [question]
+    qs = [p[0].upper() + p[1:] + "?" for p in out]
+    first = qs[0]
+    return [first] + [condense(q, [Turn(first)]).text for q in qs[1:]]
+
+
+def is_comparison(question: str) -> bool:
+    return bool(_COMPARE_RE.search(question))
+
+
+def split(question: str, scoped: Sequence[int] | None) -> list[Part]:
+    """The parts of ``question``; ``scoped`` are the exhibits its wording names or refers to.
+
+    A comparison over two or more exhibits is one part per exhibit; otherwise each coordinated
+    question is a part (keeping the question's own exhibits); otherwise the question is one part.
+    """
+    own = tuple(scoped) if scoped else None
+    if own and len(own) >= 2 and is_comparison(question):
+        return [Part(question, (n,)) for n in own]
+    texts = coordinated(question)
+    return [Part(t, own) for t in texts]
+
+
+def combine(parts: Sequence[Part], drafts: Sequence[Draft]) -> Draft:
+    """One draft from each part's: every part labelled, an unanswered part said to be so.
+
+    The support is the weakest part's: the whole answer is only as sure as its least sure part.
+    A sentence that answers two parts is quoted under the first and referred to under the next.
+    """
+    lines: list[str] = []
+    notes: list[str] = []
+    cites = []
+    seen: dict[str, int] = {}
+    for i, (part, draft) in enumerate(zip(parts, drafts, strict=True), 1):
+        label = f"({i}) {_label(part, parts)}"
+        if draft.refused:
+            lines.append(f"{label} \u2014 not answered: {REFUSAL[0].lower()}{REFUSAL[1:]}")
+            notes.extend(f"part {i}: {n}" for n in draft.notes)
+            continue
+        body = []
+        for c in draft.citations:
+            if c.quote in seen:
+                body.append(f"see ({seen[c.quote]}) {c.render()}")
+                continue
+            seen[c.quote] = i
+            cites.append(c)
+            body.append(f"\u201c{c.quote}\u201d {c.render()}")
+        lines.append(f"{label} \u2014 " + " ".join(body))
+        notes.extend(f"part {i}: {n}" for n in draft.notes)
+    answered = [d for d in drafts if not d.refused]
+    supports = [d.support for d in drafts if d.support is not None]
+    return Draft(
+        "\n".join(lines) if answered else REFUSAL,
+        tuple(cites),
+        refused=not answered,
+        notes=tuple(notes),
+        support=min(supports) if supports else None,
+        dropped=tuple(x for d in drafts for x in d.dropped),
+        answered_by=next((d.answered_by for d in drafts if d.answered_by), None),
+    )
+
+
+def _label(part: Part, parts: Sequence[Part]) -> str:
+    if all(p.text == parts[0].text for p in parts) and part.exhibits:
+        return "Exhibit " + ", ".join(map(str, part.exhibits))
+    return part.text.split(" \u2014 ")[0]

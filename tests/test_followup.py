@@ -1,0 +1,206 @@
+"""Follow-ups, question parts and reason questions: the pure logic, one case a line."""
+
+from __future__ import annotations
+
+import pytest
+
+from qa.answering.base import REFUSAL, Draft
+from qa.followup import Turn, condense, is_followup, key_terms
+from qa.parts import Part, combine, coordinated, split
+from qa.questions import BACKWARD_RE, CAUSAL_RE, asks_reason
+from qa.types import Citation
+
+EARLIER = Turn("What did the 2016 State Council opinions require of steel producers?", (62,))
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "Who issued it?",
+        "Over what period?",
+        "And in Exhibit 64?",
+        "What about aluminum?",
+        "When did that take effect?",
+        "What was the figure the year before?",
+        "And the deadline?",
+        "Who chaired it?",
+        "How much did they pay for those?",
+    ],
+)
+def test_followups_are_recognised(question: str) -> None:
+    assert is_followup(question)
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "Which company was the first foreign supplier of electronic payment services licensed in China?",
+        "Why does USTR say it did not make major changes to the Section 301 tariffs?",
+        "How many shipyards did China Shipbuilding Industry Corporation operate in 2019?",
+        "What tariff rate applies to copper imports under Section 232?",
+        "When did the Supreme Court decide the IEEPA case?",
+    ],
+)
+def test_standalone_questions_are_not_followups(question: str) -> None:
+    assert not is_followup(question)
+
+
+def test_a_pronoun_followup_carries_the_earlier_terms_and_exhibits() -> None:
+    c = condense("Who issued it?", [EARLIER])
+    assert c.carried and c.exhibits == (62,)
+    assert c.text.startswith("Who issued it")
+    for word in ("2016", "State", "Council", "opinions", "steel"):
+        assert word in c.text
+
+
+def test_and_in_exhibit_asks_the_same_question_of_the_exhibit_named() -> None:
+    c = condense("And in Exhibit 64?", [EARLIER])
+    assert c.exhibits == (64,)
+    assert "require of steel producers" in c.text
+
+
+def test_what_about_asks_the_same_question_about_something_else() -> None:
+    c = condense("What about aluminum?", [Turn("What tariff applies to steel derivatives?", (3,))])
+    assert c.text == "What tariff applies to steel derivatives: aluminum?"
+    assert c.exhibits == (3,)
+
+
+def test_a_new_topic_inherits_nothing() -> None:
+    q = "How many ships did Chinese yards deliver to foreign owners in 2021?"
+    c = condense(q, [EARLIER])
+    assert c == type(c)(q)
+    assert c.exhibits is None and not c.carried
+
+
+def test_without_history_nothing_is_carried() -> None:
+    assert not condense("Who issued it?", []).carried
+
+
+def test_an_earlier_turn_with_no_exhibits_leaves_the_search_open() -> None:
+    assert condense("Who issued it?", [Turn("What did the notice require?")]).exhibits is None
+
+
+@pytest.mark.parametrize(
+    ("question", "terms"),
+    [
+        ("What did the MIIT plan say about mergers?", "MIIT plan mergers"),
+        ("How many ships were delivered in 2021?", "ships delivered 2021"),
+        ("When was Guofa No. 6 issued?", "Guofa 6 issued"),
+    ],
+)
+def test_key_terms(question: str, terms: str) -> None:
+    assert key_terms(question) == terms
+
+
+@pytest.mark.parametrize(
+    ("question", "n"),
+    [
+        ("When was the plan issued and which body issued it?", 2),
+        ("When was the plan issued? Who issued it?", 2),
+        ("What tariff applies to copper, and when did it take effect?", 2),
+        ("What is the target for steel and how will it be met?", 2),
+        ("Which company and which agency signed it?", 1),  # a fragment is not a question
+        ("What did the State Council and MIIT say about capacity?", 1),
+        ("How did output change between 2016 and 2020?", 1),
+    ],
+)
+def test_coordinated_questions_split_into_parts(question: str, n: int) -> None:
+    assert len(coordinated(question)) == n
+
+
+def test_a_later_part_is_made_standalone_against_the_first() -> None:
+    first, second = coordinated("When was the steel capacity plan issued and which body issued it?")
+    assert first == "When was the steel capacity plan issued?"
+    assert second.startswith("Which body issued it") and "steel capacity plan" in second
+
+
+def test_a_comparison_across_named_exhibits_is_one_part_per_exhibit() -> None:
+    q = "How did the capacity target differ between Exhibit 62 and Exhibit 63?"
+    assert split(q, [62, 63]) == [Part(q, (62,)), Part(q, (63,))]
+
+
+def test_a_question_naming_two_exhibits_without_comparing_is_one_part() -> None:
+    q = "What do Exhibits 62 and 63 say about capacity?"
+    assert split(q, [62, 63]) == [Part(q, (62, 63))]
+
+
+def _draft(quote: str, ex: int, support: float) -> Draft:
+    return Draft(f"\u201c{quote}\u201d", (Citation(ex, 1, quote),), refused=False, support=support)
+
+
+def test_combine_labels_each_part_and_takes_the_weakest_support() -> None:
+    parts = [Part("When was it issued?"), Part("Who issued it?")]
+    d = combine(parts, [_draft("Issued in 2016.", 62, 0.9), _draft("The State Council issued it.", 62, 0.4)])
+    assert not d.refused and d.support == 0.4
+    assert d.text.splitlines()[0].startswith("(1) When was it issued? \u2014 \u201cIssued in 2016.\u201d")
+    assert d.text.splitlines()[1].startswith("(2) Who issued it?")
+    assert len(d.citations) == 2
+
+
+def test_combine_reports_an_unanswered_part_and_answers_the_rest() -> None:
+    parts = [Part("When was it issued?"), Part("What did it cost?")]
+    refused = Draft(REFUSAL, (), refused=True, notes=("support 0.01 is below 0.04",), support=0.01)
+    d = combine(parts, [_draft("Issued in 2016.", 62, 0.9), refused])
+    assert not d.refused
+    assert "(2) What did it cost? \u2014 not answered" in d.text
+    assert "part 2: support 0.01 is below 0.04" in d.notes
+
+
+def test_combine_refuses_when_no_part_is_answered() -> None:
+    refused = Draft(REFUSAL, (), refused=True)
+    d = combine([Part("a b c?"), Part("d e f?")], [refused, refused])
+    assert d.refused and d.text == REFUSAL and not d.citations
+
+
+def test_a_sentence_answering_two_parts_is_quoted_once() -> None:
+    parts = [Part("Q one here?", (62,)), Part("Q one here?", (63,))]
+    d = combine(parts, [_draft("Same.", 62, 0.5), _draft("Same.", 62, 0.5)])
+    assert len(d.citations) == 1 and "see (1)" in d.text
+    assert d.text.startswith("(1) Exhibit 62")
+
+
+@pytest.mark.parametrize(
+    ("question", "reason"),
+    [
+        ("Why did the United States keep the tariffs?", True),
+        ("For what purpose was the fund set up?", True),
+        ("What was the main reason for the decline?", True),
+        ("How does the quota system work?", True),
+        ("What led to the surplus?", True),
+        ("How many ships were built?", False),
+        ("How did output change between 2016 and 2020?", False),
+        ("When was the plan issued?", False),
+    ],
+)
+def test_asks_reason(question: str, reason: bool) -> None:
+    assert asks_reason(question) is reason
+
+
+@pytest.mark.parametrize(
+    ("sentence", "causal"),
+    [
+        ("Output fell because demand weakened.", True),
+        ("The fund aims to support mergers.", True),
+        (
+            "\u4e3a\u4e86\u4fc3\u8fdb\u53d1\u5c55\uff0c\u56fd\u52a1\u9662\u53d1\u5e03\u4e86\u610f\u89c1\u3002",
+            True,
+        ),
+        ("Output fell by 5% in 2016.", False),
+        ("Since 2016, output has fallen.", False),
+    ],
+)
+def test_causal_markers(sentence: str, causal: bool) -> None:
+    assert bool(CAUSAL_RE.search(sentence)) is causal
+
+
+@pytest.mark.parametrize(
+    ("sentence", "backward"),
+    [
+        ("As a result, China was placed on the Priority Watch List.", True),
+        ("Therefore the tariffs stayed.", True),
+        ("\u56e0\u6b64\uff0c\u4ea7\u91cf\u4e0b\u964d\u3002", True),
+        ("China was placed on the list as a result of its policies.", False),
+    ],
+)
+def test_backward_connectives(sentence: str, backward: bool) -> None:
+    assert bool(BACKWARD_RE.search(sentence)) is backward
