@@ -202,6 +202,10 @@ def summarize(results: list[ItemResult], gold_path: Path, mode: str, k: int) -> 
             if any(r.item.near_miss for r in unanswerable)
             else float("nan"),
             "unanswerable_n": len(unanswerable),
+            # The questions whose answer takes more than one sentence (issue 16's types).
+            "multi_sentence_accuracy": mean(
+                r.correct for r in results if r.item.type in ("cross_exhibit", "multi_part", "why")
+            ),
         },
         "citations": {
             "precision": mean(key in r.located.paragraphs for r, key in cites),

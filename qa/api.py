@@ -268,7 +268,7 @@ def plan(
                 )
     scoped, scope_notes, search_text = scope(searched, exhibits, retriever.exhibits, retriever.references)
     notes.extend(scope_notes)
-    parts = split(searched, scoped) if settings.split_parts else [Part(searched, None)]
+    parts = split(searched, scoped, search_text) if settings.split_parts else [Part(searched, None)]
     if len(parts) > 1:
         notes.append(f"answered in {len(parts)} parts, each searched on its own")
     return Plan(searched, scoped, search_text, parts, notes)
@@ -282,7 +282,7 @@ def search(planned: Plan, retriever: Retriever, k: int, method: str = "hybrid") 
     for part in planned.parts:
         given = list(part.exhibits or planned.exhibits or []) or None
         ex, _, text = scope(part.text, given, retriever.exhibits, retriever.references)
-        out.append(retriever.search(text, exhibits=ex, k=k, method=method))
+        out.append(retriever.search(part.search or text, exhibits=ex, k=k, method=method))
     return out
 
 

@@ -20,9 +20,9 @@ _WH = (
     r"(?:what|which|who|whom|whose|when|where|why|how|in what|on what|at what|for what|to what|"
     r"under what|by how much|by whom|is|are|was|were|did|does|do)\b"
 )
-_JOIN_RE = re.compile(
-    rf"(?:\s*[,;]\s*(?:and\s+(?:also\s+)?)?|\s+(?:and|as well as)\s+(?:also\s+)?)(?={_WH})", re.I
-)
+# "; which ...", ", and when ...", " and who ...": a comma alone ("According to USTR, how many
+# ...") joins a phrase to its question, not two questions.
+_JOIN_RE = re.compile(rf"(?:\s*;\s*(?:and\s+)?|\s*,?\s+(?:and|as well as)\s+(?:also\s+)?)(?={_WH})", re.I)
 _COMPARE_RE = re.compile(
     r"\b(?:compare[sd]?|comparison|differ(?:s|ed|ent|ence|ences)?|change[sd]?|between|both|each|"
     r"respectively|versus|vs\.?|whereas|while)\b",
@@ -39,6 +39,7 @@ class Part:
 
     text: str
     exhibits: tuple[int, ...] | None = None
+    search: str = ""  # the text to search with, if not ``text`` (document references taken out)
 
 
 def coordinated(question: str) -> list[str]:
@@ -60,15 +61,16 @@ def is_comparison(question: str) -> bool:
     return bool(_COMPARE_RE.search(question))
 
 
-def split(question: str, scoped: Sequence[int] | None) -> list[Part]:
-    """The parts of ``question``; ``scoped`` are the exhibits its wording names or refers to.
+def split(question: str, scoped: Sequence[int] | None, search: str = "") -> list[Part]:
+    """The parts of ``question``; ``scoped`` are the exhibits its wording names or refers to,
+    ``search`` the question with those references taken out.
 
     A comparison over two or more exhibits is one part per exhibit; otherwise each coordinated
     question is a part (keeping the question's own exhibits); otherwise the question is one part.
     """
     own = tuple(scoped) if scoped else None
     if own and len(own) >= 2 and is_comparison(question):
-        return [Part(question, (n,)) for n in own]
+        return [Part(question, (n,), search if search != question else "") for n in own]
     texts = coordinated(question)
     return [Part(t, own) for t in texts]
 
@@ -76,8 +78,8 @@ def split(question: str, scoped: Sequence[int] | None) -> list[Part]:
 def combine(parts: Sequence[Part], drafts: Sequence[Draft]) -> Draft:
     """One draft from each part's: every part labelled, an unanswered part said to be so.
 
-    The support is the weakest part's: the whole answer is only as sure as its least sure part.
-    A sentence that answers two parts is quoted under the first and referred to under the next.
+    The support is the best part's, so that the answer is refused exactly when every part is
+    (each part's own support is in the notes). A sentence that answers two parts is quoted under the first and referred to under the next.
     """
     lines: list[str] = []
     notes: list[str] = []
@@ -99,6 +101,8 @@ def combine(parts: Sequence[Part], drafts: Sequence[Draft]) -> Draft:
             body.append(f"\u201c{c.quote}\u201d {c.render()}")
         lines.append(f"{label} \u2014 " + " ".join(body))
         notes.extend(f"part {i}: {n}" for n in draft.notes)
+        if draft.support is not None:
+            notes.append(f"part {i}: support {draft.support:.2f}")
     answered = [d for d in drafts if not d.refused]
     supports = [d.support for d in drafts if d.support is not None]
     return Draft(
@@ -106,7 +110,7 @@ def combine(parts: Sequence[Part], drafts: Sequence[Draft]) -> Draft:
         tuple(cites),
         refused=not answered,
         notes=tuple(notes),
-        support=min(supports) if supports else None,
+        support=max(supports) if supports else None,
         dropped=tuple(x for d in drafts for x in d.dropped),
         answered_by=next((d.answered_by for d in drafts if d.answered_by), None),
     )

@@ -24,7 +24,11 @@ GOLD_SETS = {"exhibits_61_70": (GOLD, "sample_settings"), "record2": (RECORD2_GO
 
 def _get(report: dict[str, Any], dotted: str) -> float:
     section, metric = dotted.split(".", 1)
-    return float(report[section][metric])
+    node = report[section]
+    if metric in node:
+        return float(node[metric])
+    sub, rest = metric.split(".", 1)  # "by_type.why.accuracy"
+    return float(node[sub][rest])
 
 
 def test_gold_set_shape() -> None:
@@ -33,7 +37,7 @@ def test_gold_set_shape() -> None:
     types = {i.type for i in items}
     assert types == {
         "factoid", "numeric", "date", "list", "why", "paraphrase",
-        "exhibit_scoped", "cross_exhibit", "bilingual", "unanswerable",
+        "exhibit_scoped", "cross_exhibit", "multi_part", "bilingual", "unanswerable",
     }  # fmt: skip
     assert sum(i.type == "unanswerable" for i in items) >= 30
     assert sum(i.near_miss for i in items if i.type == "unanswerable") * 2 >= sum(
@@ -42,6 +46,16 @@ def test_gold_set_shape() -> None:
     assert sum(i.type == "paraphrase" for i in items) >= 10
     assert {e.exhibit for i in items for e in i.evidence} == set(range(61, 71))
     assert all(not i.answers and not i.evidence for i in items if i.type == "unanswerable")
+
+
+@pytest.mark.parametrize("gold", [GOLD, RECORD2_GOLD])
+def test_each_gold_set_has_answers_that_take_more_than_one_sentence(gold: Any) -> None:
+    items = load_gold(gold)
+    parts = [i for i in items if i.type in ("cross_exhibit", "multi_part")]
+    assert len(parts) >= 15 and sum(i.all_required and len(i.evidence) >= 2 for i in parts) >= 9
+    assert sum(i.type == "why" for i in items) >= 15
+    followups = [i for i in items if i.history]
+    assert len(followups) >= 5 and sum(i.new_topic for i in followups) >= 2
 
 
 def test_record2_gold_set_shape() -> None:

@@ -102,6 +102,9 @@ def test_key_terms(question: str, terms: str) -> None:
         ("Which company and which agency signed it?", 1),  # a fragment is not a question
         ("What did the State Council and MIIT say about capacity?", 1),
         ("How did output change between 2016 and 2020?", 1),
+        ("According to USTR, how many websites does China block?", 1),  # a phrase, then its question
+        ("What capacity target, in tons, was assigned to Hebei?", 1),
+        ("When did it apply; when was the panel set up?", 2),
     ],
 )
 def test_coordinated_questions_split_into_parts(question: str, n: int) -> None:
@@ -128,10 +131,12 @@ def _draft(quote: str, ex: int, support: float) -> Draft:
     return Draft(f"\u201c{quote}\u201d", (Citation(ex, 1, quote),), refused=False, support=support)
 
 
-def test_combine_labels_each_part_and_takes_the_weakest_support() -> None:
+def test_combine_labels_each_part_and_takes_the_best_support() -> None:
     parts = [Part("When was it issued?"), Part("Who issued it?")]
     d = combine(parts, [_draft("Issued in 2016.", 62, 0.9), _draft("The State Council issued it.", 62, 0.4)])
-    assert not d.refused and d.support == 0.4
+    # Refused exactly when every part is: the best part's support is the answer's.
+    assert not d.refused and d.support == 0.9
+    assert "part 2: support 0.40" in d.notes
     assert d.text.splitlines()[0].startswith("(1) When was it issued? \u2014 \u201cIssued in 2016.\u201d")
     assert d.text.splitlines()[1].startswith("(2) Who issued it?")
     assert len(d.citations) == 2
