@@ -14,11 +14,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from qa.answering.base import REFUSAL, Draft, Toolkit
-from qa.answering.features import Candidate, candidates, read_question, rows, with_sentence_cosines
+from qa.answering.features import Candidate, candidates, previous, read_question, rows, with_sentence_cosines
 from qa.answering.scorer import Scorer, load, sigmoid
 from qa.questions import BACKWARD_RE, CAUSAL_RE, asks_reason
 from qa.settings import Settings
-from qa.text import split_sentences
 from qa.types import Citation, Passage
 
 
@@ -152,13 +151,8 @@ class ExtractiveAnswerer:
 def _with_antecedent(c: Candidate) -> list[Candidate]:
     """``c``, after the sentence before it when ``c`` opens with "As a result" or "Therefore":
     the reason it gives the consequence of is there."""
-    if c.index == 0 or not BACKWARD_RE.search(c.sentence):
-        return [c]
-    sentences = split_sentences(c.passage.paragraph.text)
-    if c.index > len(sentences) or sentences[c.index - 1] == c.sentence:
-        return [c]
-    prev = Candidate(c.passage, c.rank, c.index - 1, sentences[c.index - 1], c.type_match)
-    return [prev, c]
+    before = previous(c) if BACKWARD_RE.search(c.sentence) else None
+    return [before, c] if before is not None else [c]
 
 
 def _refuse(why: str, support: float = 0.0) -> Draft:

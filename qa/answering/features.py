@@ -73,6 +73,14 @@ class Candidate:
     type_match: bool
 
 
+def previous(c: Candidate) -> Candidate | None:
+    """The sentence before ``c`` in its paragraph, as a candidate, if there is one."""
+    sentences = split_sentences(c.passage.paragraph.text)
+    if 0 < c.index <= len(sentences) and sentences[c.index - 1] != c.sentence:
+        return Candidate(c.passage, c.rank, c.index - 1, sentences[c.index - 1], c.type_match)
+    return None
+
+
 @dataclass(frozen=True)
 class Question:
     """What the features need to know about the question, worked out once."""

@@ -28,11 +28,11 @@ from typing import Any
 from qa.answering.base import Draft, Toolkit
 from qa.answering.checks import MalformedOutput
 from qa.answering.extractive import ExtractiveAnswerer
-from qa.answering.features import Candidate
+from qa.answering.features import Candidate, previous
 from qa.answering.scorer import sigmoid
 from qa.errors import ConfigError
 from qa.settings import Settings
-from qa.text import shorten, split_sentences
+from qa.text import shorten
 from qa.types import Citation, Passage
 
 log = logging.getLogger(__name__)
@@ -53,10 +53,8 @@ def opinion_inputs(support: float, judge: float) -> tuple[float, float]:
 def judge_context(c: Candidate) -> str:
     """The sentence to judge, after the one before it in its paragraph (what "it" or "the
     agency" refers to is often there)."""
-    sentences = split_sentences(c.passage.paragraph.text)
-    if 0 < c.index <= len(sentences) and sentences[c.index - 1] != c.sentence:
-        return f"{sentences[c.index - 1]} {c.sentence}"
-    return c.sentence
+    before = previous(c)
+    return f"{before.sentence} {c.sentence}" if before is not None else c.sentence
 
 
 def judge_messages(question: str, c: Candidate) -> list[dict[str, str]]:
