@@ -6,6 +6,7 @@ import hashlib
 import json
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -112,6 +113,16 @@ class Settings(BaseSettings):
     )
     llm_stream: bool = Field(True, description="Stream the model's reply (some proxies need this off).")
     llm_max_tokens: int = Field(600, ge=32, description="Most tokens the model may write in one answer.")
+    llm_evidence: Literal["sentences", "paragraphs"] = Field(
+        "sentences",
+        description=(
+            "What a writing model reads: the scorer's best sentences, numbered (a few hundred "
+            "tokens), or the retrieved paragraphs whole."
+        ),
+    )
+    evidence_sentences: int = Field(
+        6, ge=1, le=40, description="Evidence sentences a writing model reads (llm_evidence=sentences)."
+    )
     llm_rerank: bool = Field(
         False,
         description=(

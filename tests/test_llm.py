@@ -43,7 +43,9 @@ def honest(body: dict[str, Any]) -> Reply:
 
 
 def llm_settings(base: Settings, fake: FakeOpenAI, **over: Any) -> Settings:
+    # These tests drive the whole-paragraph prompt; tests/test_compose.py the evidence sentences.
     update: dict[str, Any] = {
+        "llm_evidence": "paragraphs",
         "mode": "openai",
         "llm_base_url": fake.base_url,
         "llm_api_key": SecretStr("sk-test"),

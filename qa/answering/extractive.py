@@ -88,6 +88,20 @@ class ExtractiveAnswerer:
             ranked, self.scorer.support(logits, x_head), q.kind.kind, reason=asks_reason(question)
         )
 
+    def evidence_sentences(
+        self, question: str, passages: Sequence[Passage], tools: Toolkit, n: int
+    ) -> list[Candidate]:
+        """The ``n`` sentences of ``passages`` the scorer's ranker puts first, for a writing
+        model to compose from (those holding the kind of fact asked for, if any do)."""
+        q = read_question(question, tools)
+        every = candidates(passages, q)
+        cands = [c for c in every if c.type_match] or every
+        if not cands:
+            return []
+        pcos = tools.closeness(question, [(p.paragraph.exhibit, p.paragraph.number) for p in passages])
+        top = np.argsort(-self.scorer.rank.logits(rows(q, cands, pcos)), kind="stable")[:n]
+        return [cands[i] for i in top]
+
     def answer(
         self,
         question: str,

@@ -14,7 +14,7 @@ from collections.abc import Callable, Generator, Iterator, Sequence
 from dataclasses import replace
 from typing import Any
 
-from qa.answering import assist
+from qa.answering import assist, compose
 from qa.answering.base import REFUSAL, Answerer, Draft, Toolkit, evidence
 from qa.answering.checks import (
     MalformedOutput,
@@ -24,6 +24,7 @@ from qa.answering.checks import (
     parse_output,
 )
 from qa.answering.extractive import ExtractiveAnswerer
+from qa.answering.features import Candidate
 from qa.answering.prompt import build_prompt, estimate_tokens, output_schema
 from qa.settings import Settings
 from qa.text import shorten
@@ -135,19 +136,7 @@ class LLMAnswerer:
                 yield replace(checked, answered_by=self.gate.name)
                 return
             notes.extend(checked.notes)
-        prompt = build_prompt(
-            question,
-            passages,
-            tools.paragraphs,
-            context_tokens=self.settings.llm_context_tokens,
-            answer_tokens=self.settings.llm_max_tokens,
-            max_sentences=self.settings.max_answer_sentences,
-        )
-        if prompt.trimmed:
-            notes.append(f"{prompt.trimmed} retrieved passage(s) left out to fit the model's context")
-        sources = evidence(passages, tools.paragraphs)
-        shown = {(p.exhibit, p.number) for p in prompt.shown}
-        sources = {k: v for k, v in sources.items() if k in shown}
+        messages, sources, evidence_used = self._prompt(question, passages, tools, notes)
         kept_text: list[str] = []
         citations: list[Citation] = []
         dropped: list[Dropped] = []
@@ -158,6 +147,8 @@ class LLMAnswerer:
             """Verify ``sentences``; True when one was kept (the visible answer grew)."""
             grew = False
             for sentence in sentences:
+                if evidence_used is not None:
+                    sentence = compose.resolve(sentence, evidence_used)
                 checked = check_sentence(sentence, sources)
                 for key, why in checked.dropped_cites:
                     notes.append(
@@ -174,7 +165,9 @@ class LLMAnswerer:
             return grew
 
         chunks: list[str] = []
-        generation = self._generate_retrying(prompt.messages, chunks.append)
+        generation = self._generate_retrying(
+            messages, chunks.append, sentences_schema=evidence_used is not None
+        )
         try:
             while True:
                 try:
@@ -195,7 +188,7 @@ class LLMAnswerer:
             return
         if usage is None:
             usage = Usage(
-                sum(estimate_tokens(m["content"]) for m in prompt.messages),
+                sum(estimate_tokens(m["content"]) for m in messages),
                 estimate_tokens("".join(chunks)),
                 self.model,
                 estimated=True,
@@ -231,8 +224,37 @@ class LLMAnswerer:
             usage=usage,
         )
 
+    def _prompt(
+        self, question: str, passages: Sequence[Passage], tools: Toolkit, notes: list[str]
+    ) -> tuple[tuple[dict[str, str], ...], dict[tuple[int, int], Any], list[Candidate] | None]:
+        """The messages, the sources a sentence is checked against, and the numbered evidence
+        sentences (None when the model reads whole paragraphs)."""
+        if self.settings.llm_evidence == "sentences":
+            chosen = self.fallback.evidence_sentences(
+                question, passages, tools, self.settings.evidence_sentences
+            )
+            if chosen:
+                messages = compose.evidence_messages(question, chosen, self.settings.max_answer_sentences)
+                return messages, compose.evidence_sources(chosen), chosen
+        prompt = build_prompt(
+            question,
+            passages,
+            tools.paragraphs,
+            context_tokens=self.settings.llm_context_tokens,
+            answer_tokens=self.settings.llm_max_tokens,
+            max_sentences=self.settings.max_answer_sentences,
+        )
+        if prompt.trimmed:
+            notes.append(f"{prompt.trimmed} retrieved passage(s) left out to fit the model's context")
+        sources = evidence(passages, tools.paragraphs)
+        shown = {(p.exhibit, p.number) for p in prompt.shown}
+        return prompt.messages, {k: v for k, v in sources.items() if k in shown}, None
+
     def _generate_retrying(
-        self, messages: Sequence[dict[str, str]], sink: Callable[[str], None]
+        self,
+        messages: Sequence[dict[str, str]],
+        sink: Callable[[str], None],
+        sentences_schema: bool = False,
     ) -> Generator[str, None, Usage | None]:
         """``_generate``, asked again (at most ``llm_retries`` times) on 429, 5xx and lost
         connections before any text arrived, all within ``llm_total_timeout``."""
@@ -245,7 +267,7 @@ class LLMAnswerer:
 
         for attempt in range(self.settings.llm_retries + 1):
             try:
-                return (yield from self._generate(messages, both, deadline))
+                return (yield from self._generate(messages, both, deadline, sentences_schema))
             except LLMFailure as e:
                 if received or not e.retryable or attempt == self.settings.llm_retries:
                     raise
@@ -260,7 +282,11 @@ class LLMAnswerer:
         raise AssertionError("unreachable: the last attempt returns or raises")
 
     def _generate(
-        self, messages: Sequence[dict[str, str]], sink: Callable[[str], None], deadline: float
+        self,
+        messages: Sequence[dict[str, str]],
+        sink: Callable[[str], None],
+        deadline: float,
+        sentences_schema: bool = False,
     ) -> Generator[str, None, Usage | None]:
         """Stream one completion into ``sink``; returns the usage if the endpoint reported it."""
         import httpx
@@ -277,7 +303,9 @@ class LLMAnswerer:
         if self.json_mode:
             kwargs["response_format"] = {"type": "json_object"}
             if self.schema:
-                kwargs["response_format"]["schema"] = output_schema(self.settings.max_answer_sentences)
+                n = self.settings.max_answer_sentences
+                schema = compose.evidence_schema(n) if sentences_schema else output_schema(n)
+                kwargs["response_format"]["schema"] = schema
         usage: Usage | None = None
         finish: str | None = None
         received = False
