@@ -14,7 +14,7 @@ from collections.abc import Callable, Generator, Iterator, Sequence
 from dataclasses import replace
 from typing import Any
 
-from qa.answering import assist, compose
+from qa.answering import assist, compose, endpoint
 from qa.answering.base import REFUSAL, Answerer, Draft, Toolkit, evidence
 from qa.answering.checks import (
     MalformedOutput,
@@ -23,27 +23,14 @@ from qa.answering.checks import (
     complete_sentences,
     parse_output,
 )
+from qa.answering.endpoint import LLMFailure, redact
 from qa.answering.extractive import ExtractiveAnswerer
 from qa.answering.features import Candidate
 from qa.answering.prompt import build_prompt, estimate_tokens, output_schema
 from qa.settings import Settings
-from qa.text import shorten
 from qa.types import Citation, Dropped, Passage, Usage
 
 log = logging.getLogger(__name__)
-
-
-class LLMFailure(RuntimeError):
-    """The endpoint gave no usable reply; the message says why, for the user's note."""
-
-    def __init__(self, message: str, *, retryable: bool = False, retry_after: float | None = None):
-        super().__init__(message)
-        self.retryable = retryable
-        self.retry_after = retry_after
-
-
-# Statuses worth asking again (as the openai client would); 401/403/404/400 never are.
-_RETRY_STATUSES = {408, 409, 429, 500, 502, 503, 504}
 
 
 class LLMAnswerer:
@@ -289,9 +276,6 @@ class LLMAnswerer:
         sentences_schema: bool = False,
     ) -> Generator[str, None, Usage | None]:
         """Stream one completion into ``sink``; returns the usage if the endpoint reported it."""
-        import httpx
-        import openai
-
         kwargs: dict[str, Any] = {
             "model": self.model,
             "messages": list(messages),
@@ -306,63 +290,16 @@ class LLMAnswerer:
                 n = self.settings.max_answer_sentences
                 schema = compose.evidence_schema(n) if sentences_schema else output_schema(n)
                 kwargs["response_format"]["schema"] = schema
-        usage: Usage | None = None
-        finish: str | None = None
-        received = False
-        try:
-            if not self.settings.llm_stream:
-                done = self.client.chat.completions.create(**kwargs)
-                text = (done.choices[0].message.content or "") if done.choices else ""
-                sink(text)
-                yield text
-                finish = done.choices[0].finish_reason if done.choices else None
-                if done.usage is not None:
-                    usage = Usage(done.usage.prompt_tokens, done.usage.completion_tokens, self.model)
-                stream: Any = ()
-            else:
-                stream = self.client.chat.completions.create(**kwargs)
-            for chunk in stream:
-                if time.monotonic() > deadline:
-                    stream.close()
-                    raise LLMFailure(
-                        f"no complete reply within {self.settings.llm_total_timeout:g} s "
-                        "(EXHIBITQA_LLM_TOTAL_TIMEOUT)"
-                    )
-                if chunk.usage is not None:
-                    usage = Usage(chunk.usage.prompt_tokens, chunk.usage.completion_tokens, self.model)
-                for choice in chunk.choices:
-                    if choice.delta and choice.delta.content:
-                        received = True
-                        sink(choice.delta.content)
-                        yield choice.delta.content
-                    if choice.finish_reason:
-                        finish = choice.finish_reason
-        except openai.APITimeoutError as e:
-            raise LLMFailure(f"no reply within {self.client.timeout:g} s", retryable=not received) from e
-        except openai.APIConnectionError as e:
-            if received:
-                raise LLMFailure(f"the reply broke off ({shorten(str(e.__cause__ or e))})") from e
-            raise LLMFailure(
-                f"cannot reach {self.client.base_url} ({shorten(str(e.__cause__ or e))})", retryable=True
-            ) from e
-        except openai.APIStatusError as e:
-            hint = (
-                ": the key was refused; check OPENAI_API_KEY (or EXHIBITQA_LLM_API_KEY)"
-                if e.status_code in (401, 403)
-                else ""
+        return (
+            yield from endpoint.complete(
+                self.client,
+                kwargs,
+                sink,
+                deadline,
+                total_timeout=self.settings.llm_total_timeout,
+                max_tokens=self.settings.llm_max_tokens,
             )
-            raise LLMFailure(
-                f"the endpoint answered HTTP {e.status_code}{hint}: {shorten(e.message)}",
-                retryable=e.status_code in _RETRY_STATUSES,
-                retry_after=_retry_after(e.response),
-            ) from e
-        except (openai.APIError, httpx.HTTPError) as e:
-            raise LLMFailure(f"the reply broke off ({shorten(str(e))})") from e
-        if finish == "length":
-            raise LLMFailure(f"the reply was cut off at {self.settings.llm_max_tokens} tokens")
-        if finish is None:
-            raise LLMFailure("the reply stream ended before the model finished")
-        return usage
+        )
 
     def rerank(
         self, question: str, passages: Sequence[Passage], k: int
@@ -409,27 +346,3 @@ def _with_cites(text: str, citations: Sequence[Citation]) -> str:
     if body and body[-1] in ".!?":
         body, end = body[:-1], body[-1]
     return f"{body} {' '.join(c.render() for c in citations)}{end}"
-
-
-# Servers echo keys back in their errors ("Incorrect API key provided: sk-abc...xyz").
-_KEYLIKE_RE = re.compile(r"\b(?:sk|pk|rk|key|api[-_]?key)[-_][A-Za-z0-9_\-*.]{4,}", re.IGNORECASE)
-
-
-def redact(text: str, key: str | None) -> str:
-    """``text`` with the API key (whole or in a long piece) and key-like tokens masked."""
-    if key and len(key) >= 8:
-        for size in range(len(key), 7, -1):  # longest pieces first: a masked echo keeps the ends
-            for i in range(len(key) - size + 1):
-                piece = key[i : i + size]
-                if piece in text:
-                    text = text.replace(piece, "***")
-    return _KEYLIKE_RE.sub("***", text)
-
-
-def _retry_after(response: Any) -> float | None:
-    """Seconds a 429/503 asks us to wait (``Retry-After`` in seconds), if it says."""
-    try:
-        value = float(response.headers.get("retry-after", ""))
-    except (AttributeError, ValueError):
-        return None
-    return value if value >= 0 else None
