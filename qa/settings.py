@@ -166,6 +166,13 @@ class Settings(BaseSettings):
         description="`user:password` to require a login in the app (EXHIBITQA_AUTH); unset: no login.",
     )
     local_threads: int = Field(2, ge=1, description="CPU threads for the local model server.")
+    local_prompt_cache: bool = Field(
+        False,
+        description=(
+            "Let the local server keep the model state of earlier prompts in RAM (llama.cpp's "
+            "prompt cache), so a prompt that starts like an earlier one skips that part."
+        ),
+    )
 
     def index_fingerprint(self) -> dict[str, object]:
         """The settings that shape the stored index; a change forces a rebuild."""

@@ -226,3 +226,24 @@ def test_a_server_killed_mid_answer_falls_back_and_the_next_question_restarts_it
     assert again.mode == "local", again.notes
     restarted = running_server(local_settings)
     assert restarted is not None and restarted.pid != server.pid
+
+
+def test_a_recorded_server_started_with_other_cache_flags_is_not_reused(tmp_path: Path) -> None:
+    import json
+
+    from qa.answering.local import running_server
+    from tests.fake_openai import FakeOpenAI
+
+    with FakeOpenAI() as fake:
+        plain = Settings(local_model_dir=tmp_path)
+        state = {
+            "base_url": fake.base_url,
+            "model": "m",
+            "pid": os.getpid(),
+            "n_ctx": plain.llm_context_tokens,
+        }
+        (tmp_path / f"server-{plain.llm_context_tokens}.json").write_text(
+            json.dumps({**state, "cache": False})
+        )
+        assert running_server(plain) is not None
+        assert running_server(plain.model_copy(update={"local_prompt_cache": True})) is None

@@ -166,7 +166,10 @@ def running_server(settings: Settings) -> LocalServer | None:
         server = LocalServer(state["base_url"], state["model"], int(state["pid"]))
     except (OSError, ValueError, KeyError):
         return None
-    if state.get("n_ctx") != settings.llm_context_tokens:
+    if (
+        state.get("n_ctx") != settings.llm_context_tokens
+        or bool(state.get("cache")) != settings.local_prompt_cache
+    ):
         return None
     return server if _alive(server.pid) and _healthy(server.base_url) else None
 
@@ -201,6 +204,8 @@ def ensure_server(settings: Settings, *, wait: float = 180.0) -> LocalServer:
             str(settings.llm_context_tokens),
             "--n_threads",
             str(settings.local_threads),
+            "--cache",
+            str(settings.local_prompt_cache),
         ]
         with open(log_path, "ab") as log:
             # Its own session: the server outlives this process, for the next question to reuse.
@@ -223,6 +228,7 @@ def ensure_server(settings: Settings, *, wait: float = 180.0) -> LocalServer:
             "model": MODEL_ALIAS,
             "pid": proc.pid,
             "n_ctx": settings.llm_context_tokens,
+            "cache": settings.local_prompt_cache,
         }
         _state_file(settings).write_text(json.dumps(state))
         return server
