@@ -8,7 +8,7 @@ EXHIBITS ?= data/exhibits
 # The second record, for its gold set's eval (eval/gold/record2.jsonl) and the CI gate on it.
 RECORD2_STORE ?= .r2store
 
-.PHONY: run test test-random index index-record2 eval train-scorer train-opinion lint clean chromium
+.PHONY: run test test-random index index-record2 eval local-speed train-scorer train-opinion lint clean chromium
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -31,6 +31,10 @@ index-record2: $(STAMP)
 eval: index index-record2
 	$(BIN)/exhibitqa --store $(STORE) eval --out eval/results/exhibits_61_70
 	$(BIN)/exhibitqa --store $(RECORD2_STORE) eval --gold eval/gold/record2.jsonl --out eval/results/record2
+
+# Local-mode answer time under each server configuration (eval/results/local_speed.md).
+local-speed: index
+	EXHIBITQA_STORE=$(STORE) $(BIN)/python -m eval.local_speed --out eval/results
 
 # Retrain the answer scorer on ../shared/training (writes qa/answering/scorer.json and .md).
 train-scorer: $(STAMP)

@@ -25,6 +25,7 @@ CONFIGS: dict[str, dict[str, Any]] = {
     "evidence sentences (default)": {},
     "evidence sentences, prompt cache": {"local_prompt_cache": True},
     "evidence sentences, context 2048": {"llm_context_tokens": 2048},
+    "4 evidence sentences": {"evidence_sentences": 4},
     "whole paragraphs": {"llm_evidence": "paragraphs"},
 }
 
