@@ -183,11 +183,17 @@ def ask_stream(
     if len(parts) > 1 and stream is None:
         # An answerer that quotes answers each part from its own passages; a writing model sees
         # them all at once and answers the whole question.
+        # Each part is searched with its document references taken out but answered with them
+        # in: "the 14th Five-Year Plan" must still be checked against a record of the 15th.
         draft = combine(
             parts, [answerer.answer(p.text, ps, retriever) for p, ps in zip(parts, per_part, strict=True)]
         )
     elif stream is None:
-        draft = answerer.answer(searched, passages, retriever)
+        draft = answerer.answer(planned.answer_text or searched, passages, retriever)
+        if draft.refused and planned.answer_text:
+            # Too few words of its own to support an answer ("What period does it cover?"):
+            # weighed with the earlier question's terms as well, as it was searched.
+            draft = answerer.answer(searched, passages, retriever)
     else:
         # A writing model reads a fixed budget of passages; the parts share it in turn.
         for item in stream(searched, passages[: settings.k] if len(parts) > 1 else passages, retriever):
@@ -234,6 +240,7 @@ class Plan:
     search_text: str  # the searched question with resolved document references taken out
     parts: list[Part]
     notes: list[str]
+    answer_text: str = ""  # what an extractive answerer weighs sentences against, if not search_text
 
 
 def plan(
@@ -250,15 +257,17 @@ def plan(
     (``condense``) rewrites it instead, and the offline form stands if the model fails."""
     notes: list[str] = []
     searched = question
+    asked = ""
     if history:
         turns = [turn(h, retriever) for h in history]
         condensed = condense(question, turns)
         if condensed.carried:
-            searched = condensed.text
+            searched, asked = condensed.text, condensed.asked
             rewrite = getattr(answerer, "condense", None)
             if rewrite is not None:
                 rewritten, rewrite_notes = rewrite(question, [t.question for t in turns])
-                searched = rewritten or searched
+                if rewritten:
+                    searched, asked = rewritten, ""
                 notes.extend(rewrite_notes)
             notes.append(f"searched for: {searched}")
             if exhibits is None and condensed.exhibits and not exhibits_named(question):
@@ -270,20 +279,38 @@ def plan(
     notes.extend(scope_notes)
     parts = split(searched, scoped, search_text) if settings.split_parts else [Part(searched, None)]
     if len(parts) > 1:
+        parts = [_scoped_part(p, scoped, retriever) for p in parts]
+        notes.extend(
+            f"part {i} searched only Exhibit " + ", ".join(map(str, p.exhibits))
+            for i, p in enumerate(parts, 1)
+            if p.exhibits and list(p.exhibits) != scoped
+        )
         notes.append(f"answered in {len(parts)} parts, each searched on its own")
-    return Plan(searched, scoped, search_text, parts, notes)
+    return Plan(searched, scoped, search_text, parts, notes, asked if len(parts) == 1 else "")
+
+
+def _scoped_part(part: Part, scoped: list[int] | None, retriever: Retriever) -> Part:
+    """``part`` with its own exhibits when its own words name or refer to documents ("..., and
+    what does the 2022 guidance say ..." is searched in that guidance alone), else the whole
+    question's; a comparison's parts already have theirs."""
+    if part.search or (part.exhibits and scoped and len(part.exhibits) < len(scoped)):
+        return part  # a comparison's part: one of the question's exhibits
+    own, _, text = scope(part.text, None, retriever.exhibits, retriever.references)
+    if own:
+        return Part(part.text, tuple(own), text if text != part.text else "")
+    return Part(part.text, tuple(scoped) if scoped else part.exhibits)
 
 
 def search(planned: Plan, retriever: Retriever, k: int, method: str = "hybrid") -> list[list[Passage]]:
     """The passages for each part of ``planned`` (one list for a question in one part)."""
     if len(planned.parts) == 1:
         return [retriever.search(planned.search_text, exhibits=planned.exhibits, k=k, method=method)]
-    out = []
-    for part in planned.parts:
-        given = list(part.exhibits or planned.exhibits or []) or None
-        ex, _, text = scope(part.text, given, retriever.exhibits, retriever.references)
-        out.append(retriever.search(part.search or text, exhibits=ex, k=k, method=method))
-    return out
+    return [
+        retriever.search(
+            p.search or p.text, exhibits=list(p.exhibits) if p.exhibits else None, k=k, method=method
+        )
+        for p in planned.parts
+    ]
 
 
 def turn(earlier: Answer | str, retriever: Retriever) -> Turn:

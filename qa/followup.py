@@ -32,6 +32,10 @@ class Condensed:
     text: str
     exhibits: tuple[int, ...] | None = None
     carried: bool = False
+    # What the answerer weighs sentences against: the follow-up's own words when the earlier
+    # terms were only added to find the passages ("How often is it updated?" is answered by
+    # the sentence about updates, not by the one that matches the earlier question best).
+    asked: str = ""
 
 
 # "And in Exhibit 64?", "What about aluminum?", "Also, ...": a question that continues another.
@@ -106,5 +110,7 @@ def condense(question: str, history: list[Turn]) -> Condensed:
     else:
         carried = [w for w in key_terms(last.question).split() if not set(terms(w)) <= set(terms(question))]
         text = f"{question.strip().rstrip('?')} \u2014 {' '.join(carried)}?" if carried else question
+        scope = tuple(own) if own else (last.exhibits or None)
+        return Condensed(text, scope, True, asked=question)
     scope = tuple(own) if own else (last.exhibits or None)
     return Condensed(text, scope, True)

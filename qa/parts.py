@@ -16,9 +16,13 @@ from dataclasses import dataclass
 from qa.answering.base import REFUSAL, Draft
 from qa.followup import Turn, condense
 
+# A question word, after at most a preposition ("since what year", "by when", "under which
+# law") or a degree adverb ("about how many", "roughly what share"); or an auxiliary that
+# opens a yes/no question.
 _WH = (
-    r"(?:what|which|who|whom|whose|when|where|why|how|in what|on what|at what|for what|to what|"
-    r"under what|by how much|by whom|is|are|was|were|did|does|do)\b"
+    r"(?:(?:in|on|at|for|to|under|by|since|from|until|till|during|after|before|with|of|through|"
+    r"within|over|about|roughly|approximately|around|nearly|exactly|also|then)\s+)?"
+    r"(?:what|which|who|whom|whose|when|where|why|how)\b|(?:is|are|was|were|did|does|do)\b"
 )
 # "; which ...", ", and when ...", " and who ...": a comma alone ("According to USTR, how many
 # ...") joins a phrase to its question, not two questions.

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from qa.answering.base import REFUSAL, Draft
@@ -105,6 +107,12 @@ def test_key_terms(question: str, terms: str) -> None:
         ("According to USTR, how many websites does China block?", 1),  # a phrase, then its question
         ("What capacity target, in tons, was assigned to Hebei?", 1),
         ("When did it apply; when was the panel set up?", 2),
+        ("How much was spent in 2020, and since what year has it fallen?", 2),  # preposition first
+        ("When was the list set up, and by when must importers register?", 2),
+        ("How many firms were audited, and about how many failed?", 2),  # degree adverb first
+        ("Which ships and about how many crew were lost?", 1),  # still a fragment
+        ("How much did output rise and by how much did prices fall?", 2),
+        ("What did the plan say about the mills and about the mines?", 1),  # no question word
     ],
 )
 def test_coordinated_questions_split_into_parts(question: str, n: int) -> None:
@@ -209,3 +217,51 @@ def test_causal_markers(sentence: str, causal: bool) -> None:
 )
 def test_backward_connectives(sentence: str, backward: bool) -> None:
     assert bool(BACKWARD_RE.search(sentence)) is backward
+
+
+def test_a_followup_that_borrows_terms_is_answered_by_its_own_words() -> None:
+    c = condense("How often is it updated?", [Turn("When did the agency set up the importers list?", (10,))])
+    assert c.carried and "importers list" in c.text
+    assert c.asked == "How often is it updated?"
+
+
+def test_a_followup_that_asks_the_last_question_again_is_answered_as_asked() -> None:
+    c = condense("And in Exhibit 64?", [Turn("What capacity cut does the plan set?", (63,))])
+    assert c.asked == "" and c.text.startswith("What capacity cut does the plan set")
+
+
+def _judged(sentences: list[str], best: int, reason: bool = True) -> Any:
+    from qa.answering.extractive import Judgement, Scored
+    from qa.answering.features import Candidate
+    from qa.types import Paragraph, Passage
+
+    p = Passage(Paragraph(7, 3, " ".join(sentences), "en", 0, 1), 1.0)
+    c = Candidate(p, 0, best, sentences[best], True)
+    return Judgement((Scored(c, 0.9),), 0.9, "other", reason=reason)
+
+
+WTO = [
+    "Members raised the matter at the council.",
+    "The mechanism is of only limited value here.",
+    "It was built for good faith disputes between members.",
+]
+
+
+@pytest.mark.parametrize(
+    ("sentences", "best", "reason", "quoted"),
+    [
+        (WTO, 1, True, [1, 2]),  # no reason stated: the sentence after it comes too
+        (WTO, 1, False, [1]),  # not a why question
+        (WTO, 2, True, [2]),  # the last sentence has none after it
+        (["It stopped because demand fell.", "Prices then rose."], 0, True, [0]),  # states a reason
+        (["Demand fell.", "As a result, output stopped.", "Then it rose."], 1, True, [0, 1]),
+    ],
+)
+def test_why_answers_add_what_explains_the_best_sentence(
+    sentences: list[str], best: int, reason: bool, quoted: list[int]
+) -> None:
+    from qa.answering.extractive import ExtractiveAnswerer
+    from qa.settings import Settings
+
+    chosen = ExtractiveAnswerer(Settings())._chosen(_judged(sentences, best, reason))
+    assert [c.sentence for c in chosen] == [sentences[i] for i in quoted]

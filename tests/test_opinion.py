@@ -180,3 +180,27 @@ def test_with_the_gate_on_an_accepted_question_is_written_by_the_model(sample_se
         answer = ask(QUESTION, settings=_llm_settings(sample_settings, fake))
     assert [bool(b.get("logprobs")) for b in fake.requests] == [True, False]
     assert answer.refused and any("found no answer" in n for n in answer.notes)
+
+
+def test_with_the_gate_on_the_checked_extract_is_on_screen_before_the_model_writes(
+    sample_settings: Settings,
+) -> None:
+    from qa.api import ask_stream
+
+    def reply(body: dict[str, Any]) -> Reply:
+        if body.get("logprobs"):
+            return YES
+        return Reply(
+            json.dumps({"sentences": [{"text": "Capacity was to be cut.", "cites": [{"key": "1"}]}]})
+        )
+
+    with FakeOpenAI(default=reply) as fake:
+        s = _llm_settings(sample_settings, fake)
+        pieces = list(ask_stream(QUESTION, settings=s))
+        checked = ask(QUESTION, settings=s.model_copy(update={"mode": "extractive+check"}))
+        written_after = len(fake.requests)
+    shown, answer = pieces[:-1], pieces[-1]
+    assert isinstance(answer, Answer) and answer.mode == "openai"
+    assert shown[0] == checked.text and "\u201c" in shown[0]  # the verified extract comes first
+    assert shown[-1] == answer.text and answer.text.startswith("Capacity was to be cut [Ex.")
+    assert written_after == 3  # judge and writer for the stream, the judge again for `checked`

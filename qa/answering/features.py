@@ -81,6 +81,14 @@ def previous(c: Candidate) -> Candidate | None:
     return None
 
 
+def following(c: Candidate) -> Candidate | None:
+    """The sentence after ``c`` in its paragraph, as a candidate, if there is one."""
+    sentences = split_sentences(c.passage.paragraph.text)
+    if c.index + 1 < len(sentences) and sentences[c.index + 1] != c.sentence:
+        return Candidate(c.passage, c.rank, c.index + 1, sentences[c.index + 1], c.type_match)
+    return None
+
+
 @dataclass(frozen=True)
 class Question:
     """What the features need to know about the question, worked out once."""

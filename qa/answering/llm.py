@@ -110,8 +110,9 @@ class LLMAnswerer:
         return draft
 
     def stream(self, question: str, passages: Sequence[Passage], tools: Toolkit) -> Iterator[str | Draft]:
-        """The verified answer text so far, each time a sentence passes verification while the
-        model writes, then the final ``Draft`` (always last)."""
+        """The verified answer text so far (first the gate's checked extract, when a gate
+        checked one; then the model's answer, each time a sentence of it passes verification),
+        then the final ``Draft`` (always last)."""
         if not passages:
             yield Draft(REFUSAL, (), True, notes=("nothing was retrieved",))
             return
@@ -123,6 +124,10 @@ class LLMAnswerer:
                 yield replace(checked, answered_by=self.gate.name)
                 return
             notes.extend(checked.notes)
+            # The checked extract is verified already: it is on screen in seconds, while a
+            # small local model still reads its prompt, and the model's first verified
+            # sentence replaces it.
+            yield checked.text
         messages, sources, evidence_used = self._prompt(question, passages, tools, notes)
         kept_text: list[str] = []
         citations: list[Citation] = []
