@@ -122,3 +122,45 @@ def test_the_streamed_answer_grows_sentence_by_sentence(sample_settings: Setting
         )
     partial = [i for i in items if isinstance(i, str)]
     assert partial[0].startswith("First point") and "Second point" in partial[-1]
+
+
+def _evidence(*sentences: tuple[int, int, str]) -> list[Candidate]:
+    out = []
+    for i, (ex, para, text) in enumerate(sentences):
+        p = Paragraph(ex, para, text, "en", 0, len(text))
+        out.append(Candidate(Passage(p, 1.0), i, 0, text, True))
+    return out
+
+
+TWO = _evidence((62, 3, "Output fell by 5% in 2016."), (63, 8, "Prices rose by 9% that year."))
+
+
+@pytest.mark.parametrize(
+    ("text", "keys", "after"),
+    [
+        ("Output fell 5% and prices rose 9%.", ["1"], ["1", "2"]),  # the 9% is in evidence 2
+        ("Output fell 5% in 2016.", ["1"], ["1"]),  # all there: nothing added
+        ("Output fell 5% in 2019.", ["1"], ["1"]),  # 2019 is in no evidence: left to be dropped
+        ("Prices rose 9%.", ["7"], ["7"]),  # no valid cite of its own: none is lent
+        ("Prices rose 9% and output fell 5%.", ["[2]"], ["[2]", "1"]),
+    ],
+)
+def test_a_figure_held_by_another_evidence_sentence_gets_its_cite(
+    text: str, keys: list[str], after: list[str]
+) -> None:
+    from qa.answering.compose import with_figure_cites
+
+    out = with_figure_cites(OutputSentence(text=text, cites=[OutputCite(key=k) for k in keys]), TWO)
+    assert [c.key for c in out.cites] == after
+
+
+def test_a_combined_sentence_passes_the_figure_check_with_both_cites() -> None:
+    from qa.answering.checks import check_sentence
+    from qa.answering.compose import with_figure_cites
+
+    s = OutputSentence(text="Output fell 5% and prices rose 9%.", cites=[OutputCite(key="1")])
+    checked = check_sentence(resolve(with_figure_cites(s, TWO), TWO), evidence_sources(TWO))
+    assert checked.dropped is None
+    assert [(c.exhibit, c.paragraph) for c in checked.citations] == [(62, 3), (63, 8)]
+    bare = check_sentence(resolve(s, TWO), evidence_sources(TWO))
+    assert bare.dropped is not None and "9" in bare.dropped.reason

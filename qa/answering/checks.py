@@ -135,6 +135,11 @@ def figures(text: str) -> list[str]:
     return out
 
 
+def stated_figures(text: str) -> list[str]:
+    """The figures an answer sentence states (references to the record are not figures)."""
+    return figures(_REFERENCE_RE.sub(" ", text))
+
+
 def figure_in(number: str, text: str) -> bool:
     """Whether ``number`` appears in ``text`` as a whole number (not inside a longer one)."""
     return number in figures(text)
@@ -206,7 +211,7 @@ def check_sentence(sentence: OutputSentence, sources: Mapping[tuple[int, int], P
         why = "no cite" if not sentence.cites else "no valid cite (" + "; ".join(r for _, r in lost) + ")"
         return Checked(text, (), tuple(lost), Dropped(text, why))
     cited_text = " ".join(sources[(c.exhibit, c.paragraph)].text for c in kept)
-    stated = figures(_REFERENCE_RE.sub(" ", text))
+    stated = stated_figures(text)
     missing = [n for n in stated if not figure_in(n, cited_text)]
     if missing:
         why = "states " + ", ".join(missing) + ", which no cited paragraph contains"

@@ -13,7 +13,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import replace
 
-from qa.answering.checks import OutputCite, OutputSentence
+from qa.answering.checks import OutputCite, OutputSentence, figure_in, stated_figures
 from qa.answering.features import Candidate
 from qa.answering.prompt import _clean
 from qa.types import Paragraph
@@ -79,15 +79,47 @@ def evidence_sources(evidence: Sequence[Candidate]) -> dict[tuple[int, int], Par
     }
 
 
+def _number(key: str, n_evidence: int) -> int | None:
+    m = _NUMBER_KEY_RE.match(key)
+    n = int(m.group(1)) if m else 0
+    return n if 1 <= n <= n_evidence else None
+
+
+def with_figure_cites(sentence: OutputSentence, evidence: Sequence[Candidate]) -> OutputSentence:
+    """``sentence`` with a cite added for each figure it states that the evidence it cites lacks
+    and another evidence sentence holds: a small model often combines two evidence sentences but
+    cites one. A sentence with no valid cite of its own gets none, and a figure that no evidence
+    sentence holds (a year taken from the question, say) still has the sentence dropped."""
+    cited = [n for c in sentence.cites if (n := _number(c.key, len(evidence))) is not None]
+    if not cited:
+        return sentence
+    have = " ".join(evidence[n - 1].sentence for n in cited)
+    added: list[int] = []
+    for figure in stated_figures(sentence.text):
+        if figure_in(figure, have):
+            continue
+        n = next(
+            (i for i, c in enumerate(evidence, 1) if i not in cited and figure_in(figure, c.sentence)), None
+        )
+        if n is not None:
+            added.append(n)
+            cited.append(n)
+            have += " " + evidence[n - 1].sentence
+    if not added:
+        return sentence
+    return OutputSentence(
+        text=sentence.text, cites=[*sentence.cites, *(OutputCite(key=str(n)) for n in added)]
+    )
+
+
 def resolve(sentence: OutputSentence, evidence: Sequence[Candidate]) -> OutputSentence:
     """``sentence`` with each numbered cite turned into the paragraph key and the evidence
     sentence as its quote; a number outside the evidence stays as written, so the verifier
     drops it as not one of the sources."""
     cites = []
     for cite in sentence.cites:
-        m = _NUMBER_KEY_RE.match(cite.key)
-        n = int(m.group(1)) if m else 0
-        if 1 <= n <= len(evidence):
+        n = _number(cite.key, len(evidence))
+        if n is not None:
             c = evidence[n - 1]
             p = c.passage.paragraph
             cites.append(OutputCite(key=f"{p.exhibit}.{p.number}", quote=c.sentence))

@@ -140,7 +140,9 @@ class LLMAnswerer:
             grew = False
             for sentence in sentences:
                 if evidence_used is not None:
-                    sentence = compose.resolve(sentence, evidence_used)
+                    sentence = compose.resolve(
+                        compose.with_figure_cites(sentence, evidence_used), evidence_used
+                    )
                 checked = check_sentence(sentence, sources)
                 for key, why in checked.dropped_cites:
                     notes.append(
