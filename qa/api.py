@@ -181,10 +181,9 @@ def ask_stream(
     t2 = time.perf_counter()
     stream = getattr(answerer, "stream", None)
     if len(parts) > 1 and stream is None:
-        # An answerer that quotes answers each part from its own passages; a writing model sees
-        # them all at once and answers the whole question.
-        # Each part is searched with its document references taken out but answered with them
-        # in: "the 14th Five-Year Plan" must still be checked against a record of the 15th.
+        # An answerer that quotes answers each part from its own passages (a writing model sees
+        # them all at once and answers the whole question), with the part's document references
+        # left in: "the 14th Five-Year Plan" must still be checked against a record of the 15th.
         draft = combine(
             parts, [answerer.answer(p.text, ps, retriever) for p, ps in zip(parts, per_part, strict=True)]
         )
@@ -240,7 +239,7 @@ class Plan:
     search_text: str  # the searched question with resolved document references taken out
     parts: list[Part]
     notes: list[str]
-    answer_text: str = ""  # what an extractive answerer weighs sentences against, if not search_text
+    answer_text: str = ""  # what an extractive answerer weighs sentences against, if not `searched`
 
 
 def plan(

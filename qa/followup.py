@@ -103,14 +103,11 @@ def condense(question: str, history: list[Turn]) -> Condensed:
     own = exhibits_named(question)
     rest = _STARTER_RE.sub("", question.strip()).strip(" ?.,")
     before = last.question.strip().rstrip("?").strip()
+    scope = tuple(own) if own else (last.exhibits or None)
     if _STARTER_RE.match(question.strip()) and not _WH_LEAD_RE.match(rest):
         # "And in Exhibit 64?" / "What about aluminum?": the same question, about something else.
         base = re.sub(r"\s*\b(?:in|of|from|under)?\s*(?:exhibits?|exh?\.)\s*\d+\b", "", before, flags=re.I)
-        text = f"{base}: {rest}?" if rest else f"{base}?"
-    else:
-        carried = [w for w in key_terms(last.question).split() if not set(terms(w)) <= set(terms(question))]
-        text = f"{question.strip().rstrip('?')} \u2014 {' '.join(carried)}?" if carried else question
-        scope = tuple(own) if own else (last.exhibits or None)
-        return Condensed(text, scope, True, asked=question)
-    scope = tuple(own) if own else (last.exhibits or None)
-    return Condensed(text, scope, True)
+        return Condensed(f"{base}: {rest}?" if rest else f"{base}?", scope, True)
+    carried = [w for w in key_terms(last.question).split() if not set(terms(w)) <= set(terms(question))]
+    text = f"{question.strip().rstrip('?')} \u2014 {' '.join(carried)}?" if carried else question
+    return Condensed(text, scope, True, asked=question)

@@ -73,20 +73,22 @@ class Candidate:
     type_match: bool
 
 
+def _neighbour(c: Candidate, step: int) -> Candidate | None:
+    sentences = split_sentences(c.passage.paragraph.text)
+    i = c.index + step
+    if 0 <= i < len(sentences) and sentences[i] != c.sentence:
+        return Candidate(c.passage, c.rank, i, sentences[i], c.type_match)
+    return None
+
+
 def previous(c: Candidate) -> Candidate | None:
     """The sentence before ``c`` in its paragraph, as a candidate, if there is one."""
-    sentences = split_sentences(c.passage.paragraph.text)
-    if 0 < c.index <= len(sentences) and sentences[c.index - 1] != c.sentence:
-        return Candidate(c.passage, c.rank, c.index - 1, sentences[c.index - 1], c.type_match)
-    return None
+    return _neighbour(c, -1)
 
 
 def following(c: Candidate) -> Candidate | None:
     """The sentence after ``c`` in its paragraph, as a candidate, if there is one."""
-    sentences = split_sentences(c.passage.paragraph.text)
-    if c.index + 1 < len(sentences) and sentences[c.index + 1] != c.sentence:
-        return Candidate(c.passage, c.rank, c.index + 1, sentences[c.index + 1], c.type_match)
-    return None
+    return _neighbour(c, 1)
 
 
 @dataclass(frozen=True)
