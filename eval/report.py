@@ -81,6 +81,7 @@ def baselines_table(report: dict[str, Any]) -> str:
         "dense": "dense only (paragraphs)",
         "bm25": "BM25 only (paragraphs)",
         "llamaindex_ootb": "LlamaIndex out of the box (chunks)",
+        "llamaindex_hybrid": "LlamaIndex hybrid: BM25 + vector, QueryFusionRetriever (paragraphs)",
     }
     for key, v in b.items():
         lines.append(

@@ -116,10 +116,11 @@ def run_eval(
     if (mode or settings.mode) in ("extractive", "extractive+check"):
         report["trade_off"] = _trade_off(results, settings, k, mode or settings.mode)
     if baselines:
-        from eval.baselines import llamaindex_ootb
+        from eval.baselines import llamaindex_hybrid, llamaindex_ootb
 
         report["baselines"] = {m: _retrieval_summary(results, m, k) for m in methods}
         report["baselines"]["llamaindex_ootb"] = llamaindex_ootb(items, located, retriever, settings)
+        report["baselines"]["llamaindex_hybrid"] = llamaindex_hybrid(items, located, retriever, settings)
     return report
 
 

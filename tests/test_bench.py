@@ -52,6 +52,9 @@ def test_bench_measures_a_small_record(tmp_path: Path) -> None:
     gold.write_text("\n".join(json.dumps(i) for i in items) + "\n")
     result = run_bench([src], gold, Settings(store=tmp_path / "unused"), quick=True)
     assert set(result) >= KEYS and {"build_s", "query_p50_ms"} <= set(result["llamaindex"])
+    # LlamaIndex's own hybrid runs over the same 4 paragraphs and finds both quotes in its top 5.
+    assert result["llamaindex_hybrid"]["chunks"] == 4 and result["llamaindex_hybrid"]["hit@5"] == 1.0
+    assert result["llamaindex_hybrid"]["query_p50_ms"] > 0 and result["ratios"]["query_vs_hybrid"] > 0
     assert result["paragraphs"] == 4 and result["questions"] == 2
     assert 0 < result["noop_reindex_s"] < result["build_s"] * 10
     assert result["retrieval_p50_ms"] > 0 and result["answer_p50_ms"] >= result["retrieval_p50_ms"] * 0.5
@@ -59,7 +62,8 @@ def test_bench_measures_a_small_record(tmp_path: Path) -> None:
     files = write(result, tmp_path / "out")
     assert [f.name for f in files] == ["bench.json", "bench.md", "bench.png"]
     assert json.loads(files[0].read_text())["build_s"] == result["build_s"]
-    assert "| full build (s) |" in files[1].read_text()
+    md = files[1].read_text()
+    assert "| full build (s) |" in md and "QueryFusionRetriever" in md and "embedding the question" in md
 
 
 def test_scaling_runs_build_and_query_copies_of_the_record(tmp_path: Path) -> None:

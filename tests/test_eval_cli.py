@@ -110,7 +110,10 @@ def test_baselines_on_a_small_record(tmp_path: Path) -> None:
         ],
     )
     report = run_eval(gold, settings, baselines=True)
-    assert set(report["baselines"]) == {"hybrid", "dense", "bm25", "llamaindex_ootb"}
+    assert set(report["baselines"]) == {"hybrid", "dense", "bm25", "llamaindex_ootb", "llamaindex_hybrid"}
     ootb = report["baselines"]["llamaindex_ootb"]
     assert ootb["hit@2"] == 1.0 and ootb["chunks"] == 2 and ootb["passages"] == 2
     assert report["baselines"]["hybrid"]["hit@1"] == 1.0
+    li_hybrid = report["baselines"]["llamaindex_hybrid"]
+    # Both titles and all three paragraphs: the same paragraphs ExhibitQA searches.
+    assert li_hybrid["chunks"] == 5 and li_hybrid["hit@1"] == 1.0 and li_hybrid["build_s"] >= 0
