@@ -149,7 +149,9 @@ def add_exhibit_ui(
 
     def work() -> None:
         try:
-            state["result"] = add_exhibit(settings, Path(file), int(number), progress=track)
+            state["result"] = add_exhibit(
+                settings, Path(file), int(number), progress=track, on_lexical=lambda: state.update(lexical=1)
+            )
         except Exception as e:  # shown to the user; nothing was changed
             state["error"] = e
 
@@ -160,7 +162,23 @@ def add_exhibit_ui(
     thread.start()
     while thread.is_alive():
         thread.join(0.5)
-        if state["total"]:
+        if state.get("lexical") == 1:
+            # A progressive build: the exhibit can be asked about (BM25) while its vectors are made.
+            state["lexical"] = 2
+            choices = exhibit_choices(settings)
+            yield (
+                f"Exhibit {int(number)} can be asked about now (keyword search); embedding it for "
+                f"dense search\u2026 {state['done']}/{state['total']}",
+                gr.update(choices=choices),
+                gr.update(choices=choices),
+            )
+        elif state.get("lexical"):
+            yield (
+                f"Exhibit {int(number)} can be asked about now (keyword search); embedding it for "
+                f"dense search\u2026 {state['done']}/{state['total']}",
+                *no_change,
+            )
+        elif state["total"]:
             yield (
                 f"Indexing Exhibit {int(number)}\u2026 {state['done']}/{state['total']} embedded",
                 *no_change,

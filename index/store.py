@@ -26,6 +26,7 @@ import numpy as np
 
 from index.align import align
 from index.atomic import build_lock, collect, current, new_generation, recover, swap_in, wait_for_store
+from index.progressive import publish_lexical_generation, write_progress
 from index.sources import SourceFile, find_sources, read_record
 from index.vectors import Progress, VectorHome, write_vectors
 from qa.errors import IndexStaleError, SourceError, damaged, no_index
@@ -76,6 +77,8 @@ class BuildReport:
     reason: str = ""
     warnings: list[str] = field(default_factory=list)
     per_exhibit: dict[int, int] = field(default_factory=dict)
+    embedded: int = 0  # texts embedded (the rest were reused)
+    lexical_s: float | None = None  # when the lexical-only generation was published, if it was
 
 
 def read_manifest(store: Path) -> dict[str, Any] | None:
@@ -141,6 +144,8 @@ def stale_reason(store: Path, sources: list[SourceFile], settings: Settings) -> 
         return "index format changed"
     if m.get("index_settings") != settings.index_fingerprint():
         return "index settings changed (embedding model, windows or Chroma location)"
+    if m.get("dense", "complete") != "complete":
+        return "dense vectors not built yet (the build that started them was stopped)"
     have = {s["path"]: s["sha256"] for s in m.get("sources", [])}
     want = {str(s.path.resolve()): s.sha256 for s in sources}
     if have != want:
@@ -156,18 +161,20 @@ def build(
     progress: Progress | None = None,
     reuse_from: Iterable[Path] = (),
     on_wait: Callable[[], None] | None = None,
+    on_lexical: Callable[[BuildReport], None] | None = None,
 ) -> BuildReport:
     """Index the exhibits under ``paths`` into ``settings.store`` unless it is already current.
 
     Vectors of unchanged text are taken from the current store (and from ``reuse_from`` stores)
     instead of being embedded again. Another build of the same store is waited for
-    (``on_wait`` is told first).
+    (``on_wait`` is told first). When at least ``settings.progressive_min_texts`` texts must be
+    embedded, a lexical-only generation is published first and ``on_lexical`` is told.
     """
     store = Path(settings.store)
     with build_lock(store, on_wait):
         recover(store)
         collect(store, _drop_vectors)  # generations whose last reader has gone since the last build
-        report = _build(list(paths), store, settings, rebuild, progress, reuse_from)
+        report = _build(list(paths), store, settings, rebuild, progress, reuse_from, on_lexical)
         if report.rebuilt:
             collect(store, _drop_vectors)  # the generation just replaced, unless a reader holds it
         return report
@@ -186,6 +193,7 @@ def _build(
     rebuild: bool,
     progress: Progress | None,
     reuse_from: Iterable[Path],
+    on_lexical: Callable[[BuildReport], None] | None = None,
 ) -> BuildReport:
     t0 = time.perf_counter()
     sources, warnings = find_sources(paths, settings.max_file_mb)
@@ -209,12 +217,29 @@ def _build(
 
     tmp = new_generation(store)
     home = VectorHome.new(settings.chroma_url)
+    lexical: list[Path] = []
+
+    def publish_lexical(to_embed: int) -> None:
+        report.embedded = to_embed
+        if to_embed < settings.progressive_min_texts:
+            return
+        lexical.append(publish_lexical_generation(store, tmp, paragraphs, record, sources, settings, report))
+        report.lexical_s = time.perf_counter() - t0
+        if on_lexical is not None:
+            on_lexical(report)
+
+    def tracked(done: int, total: int) -> None:
+        if lexical:  # read by answers from the lexical generation ("dense search 40% built")
+            write_progress(lexical[0], done, total)
+        if progress is not None:
+            progress(done, total)
+
     try:
         _write_bm25(tmp, paragraphs, settings)
         _write_terms(tmp, paragraphs)
         donors = [(d, read_manifest(d)) for d in [store, *map(Path, reuse_from)]]
         report.vectors, report.reused_vectors, first_windows = write_vectors(
-            tmp, home, paragraphs, donors, settings, progress
+            tmp, home, paragraphs, donors, settings, tracked, publish_lexical
         )
         paragraphs = _with_alignment(paragraphs, first_windows)
         record = [(e, [p for p in paragraphs if p.exhibit == e.number]) for e, _ in record]
@@ -295,6 +320,7 @@ def _write_manifest(
     settings: Settings,
     report: BuildReport,
     home: VectorHome,
+    dense: str = "complete",
 ) -> None:
     manifest = {
         "format": FORMAT,
@@ -303,6 +329,8 @@ def _write_manifest(
         "index_settings": settings.index_fingerprint(),
         "embedding_model": settings.embedding_model,
         "vectors": home.to_json(),
+        # "pending": a progressive build's lexical-only generation (empty collection, BM25 only).
+        "dense": dense,
         "bm25_token_pattern": BM25_TOKEN_PATTERN,
         "sources": [{"path": str(s.path.resolve()), "sha256": s.sha256} for s in sources],
         "exhibits": [

@@ -158,12 +158,14 @@ def write_vectors(
     donors: list[tuple[Path, dict[str, Any] | None]],
     settings: Settings,
     progress: Progress | None,
+    before_embedding: Callable[[int], None] | None = None,
 ) -> tuple[int, int, dict[tuple[int, int], np.ndarray]]:
     """Embed (or reuse) every window of ``paragraphs`` into a new collection at ``home``; returns
     the window count, how many were reused, and each paragraph's first-window vector.
 
     ``donors`` are stores (with their manifests) whose vectors of unchanged text are reused,
-    the store being rebuilt first.
+    the store being rebuilt first. ``before_embedding`` is told how many texts must be embedded
+    once that is known and before the first is (a progressive build publishes its lexical index).
     """
     from llama_index.core.schema import TextNode
     from llama_index.vector_stores.chroma import ChromaVectorStore
@@ -193,6 +195,8 @@ def write_vectors(
             own = set(got)
     # Repeated text (running headers, "Source:" lines) is embedded once.
     todo = list({meta["sha"]: text for _, text, meta in items if meta["sha"] not in cache}.items())
+    if before_embedding is not None:
+        before_embedding(len(todo))
     for i in range(0, len(todo), EMBED_BATCH):
         batch = todo[i : i + EMBED_BATCH]
         from index.embed import get_embedder  # loads llama-index and the model: only when embedding

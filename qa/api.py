@@ -161,6 +161,8 @@ def ask_stream(
         )
         return
     planned = plan(question, exhibits, history, retriever, settings, answerer)
+    channel_note = retriever.channel_note()
+    notes.extend([channel_note] if channel_note else [])
     notes.extend(planned.notes)
     searched, parts = planned.searched, planned.parts
 
@@ -227,6 +229,7 @@ def ask_stream(
         index=retriever.index_label,
         searched=searched if searched != question else "",
         parts=tuple(p.text for p in parts) if len(parts) > 1 else (),
+        channels=retriever.channels,
     )
 
 

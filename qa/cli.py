@@ -28,7 +28,7 @@ def _settings(args: argparse.Namespace) -> Settings:
 def cmd_index(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    from index.store import build
+    from index.store import BuildReport, build
 
     settings = _settings(args)
     bar: tqdm | None = None
@@ -45,8 +45,21 @@ def cmd_index(args: argparse.Namespace) -> int:
     def waiting() -> None:
         print(f"Another build of {settings.store} is running; waiting for it to finish...", file=sys.stderr)
 
+    def lexical(r: BuildReport) -> None:
+        print(
+            f"Lexical index ready in {r.lexical_s:.1f} s: questions are answered now (BM25); "
+            f"embedding {r.embedded} texts for dense search...",
+            file=sys.stderr,
+        )
+
     report = build(
-        paths, settings, rebuild=args.rebuild, progress=progress, reuse_from=reuse, on_wait=waiting
+        paths,
+        settings,
+        rebuild=args.rebuild,
+        progress=progress,
+        reuse_from=reuse,
+        on_wait=waiting,
+        on_lexical=lexical,
     )
     if bar is not None:
         bar.close()

@@ -21,6 +21,7 @@ from llama_index.core.schema import NodeWithScore, QueryBundle
 
 from index.atomic import Hold, generation_id, hold
 from index.embed import get_embedder
+from index.progressive import dense_note
 from index.store import (
     BM25_TOKEN_PATTERN,
     check_current,
@@ -118,6 +119,8 @@ class Retriever:
         # answering with it): its Chroma client and its hold on the generation go with it.
         self._finalizer = weakref.finalize(self, _close, self._client, held)
         # Shown with every answer, so an answer can be traced to the index it came from.
+        # A progressive build's first generation: BM25 only until its vectors are swapped in.
+        self.lexical_only = self.manifest.get("dense", "complete") != "complete"
         built = str(self.manifest.get("built_at", "?"))
         self.index_label = f"{built} ({gen.name.rsplit('-', 1)[-1]})" if gen != store else built
 
@@ -194,6 +197,15 @@ class Retriever:
     def close(self) -> None:
         self._finalizer()
 
+    @property
+    def channels(self) -> tuple[str, ...]:
+        """The retrieval channels this generation can use."""
+        return ("bm25", "bm25_zh") if self.lexical_only else ("dense", "bm25", "bm25_zh")
+
+    def channel_note(self) -> str | None:
+        """Said with an answer from a lexical-only generation: how far its dense build is."""
+        return dense_note(self.manifest, self.generation)
+
     def search(
         self,
         question: str,
@@ -228,7 +240,14 @@ class Retriever:
         def dense(lang: str | None = None) -> DenseHits:
             return DenseHits(self._collection, self.embed_query, self._node, n, where(exhibits, lang), skip)
 
-        parts: dict[str, BaseRetriever] = {"dense": dense(), "bm25": bm25()}
+        parts: dict[str, BaseRetriever] = (
+            {"bm25": bm25()} if self.lexical_only else {"dense": dense(), "bm25": bm25()}
+        )
+        if method == "dense" and self.lexical_only:
+            raise UsageError(
+                f"The index in {self.store} has no vectors yet (a progressive build is making them): "
+                "use hybrid or bm25, or wait for `exhibitqa index` to finish."
+            )
         zh_scope = self._zh_exhibits if allowed is None else self._zh_exhibits & allowed
         if zh_scope and not chinese_question:
             parts["bm25_zh"] = _Translated(bm25(zh_only=True))
@@ -259,7 +278,7 @@ class Retriever:
             hits = hits[:k]
             if method == "hybrid" and "bm25_zh" in parts and k > 2:
                 hits = _with_quota(hits, parts["bm25_zh"].retrieve(bundle), k, _ZH_SLOTS)
-            if method == "hybrid" and chinese_question and k > 2:
+            if method == "hybrid" and chinese_question and k > 2 and not self.lexical_only:
                 english = self._translations(hits) + dense("en").retrieve(bundle)
                 hits = _with_quota(hits, english, k, _EN_SLOTS)
         except Exception as e:
@@ -339,6 +358,11 @@ class Retriever:
 
     def closeness(self, question: str, keys: Sequence[tuple[int, int]]) -> list[float]:
         """Cosine of the question to each paragraph's first-window vector, read from Chroma."""
+        if self.lexical_only:
+            # No stored vectors yet: the few candidate paragraphs are embedded now instead.
+            q = np.asarray(self.embed_query(question), dtype=np.float32)
+            texts = self.embed_texts([self.paragraphs[k].text for k in keys])
+            return [float(np.asarray(v, dtype=np.float32) @ q) for v in texts]
         ids = [self.paragraphs[k].key for k in keys]
         try:
             got = self._collection.get(ids=ids, include=["embeddings"])

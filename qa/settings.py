@@ -45,6 +45,15 @@ class Settings(BaseSettings):
         None,
         description="URL of a Chroma server (`chroma run`) to keep vectors in; unset: the store's own chroma/.",
     )
+    progressive_min_texts: int = Field(
+        200,
+        ge=0,
+        description=(
+            "A build that must embed at least this many texts (about 20-40 s on 2 cores) first "
+            "publishes a lexical-only index, so questions are answered by BM25 at once while the "
+            "vectors are made; 0: always, a very large number: never."
+        ),
+    )
     mode: str = Field("extractive", description="Answerer: one of qa.answering.ANSWERERS.")
     k: int = Field(8, ge=1, le=50, description="Passages retrieved and shown to the answerer.")
     candidates: int = Field(
@@ -189,7 +198,15 @@ class Settings(BaseSettings):
         # The key is a secret and the model directory a location: neither changes an answer.
         data = self.model_dump(
             mode="json",
-            exclude={"store", "llm_api_key", "local_model_dir", "auth", "upload_max_mb", "max_file_mb"},
+            exclude={
+                "store",
+                "llm_api_key",
+                "local_model_dir",
+                "auth",
+                "upload_max_mb",
+                "max_file_mb",
+                "progressive_min_texts",  # when a build publishes, not what answers
+            },
         )
         # The scorer's coefficients change answers as much as any setting does.
         data["scorer_md5"] = _file_md5(

@@ -150,6 +150,7 @@ class Answer:
     index: str = ""  # the index generation answered from: its build time and id
     searched: str = ""  # the question as searched, when a follow-up was made standalone
     parts: tuple[str, ...] = ()  # the parts a many-part question was answered in, in order
+    channels: tuple[str, ...] = ()  # retrieval channels searched: dense, bm25, bm25_zh
 
     @property
     def support_label(self) -> str | None:
@@ -169,6 +170,7 @@ class Answer:
             "index": self.index,
             "searched": self.searched or self.question,
             "parts": list(self.parts),
+            "channels": list(self.channels),
             "citations": [
                 {"exhibit": c.exhibit, "paragraph": c.paragraph, "quote": c.quote, "verified": c.verified}
                 for c in self.citations

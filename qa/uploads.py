@@ -28,8 +28,11 @@ def add_exhibit(
     number: int,
     *,
     progress: Callable[[int, int], None] | None = None,
+    on_lexical: Callable[[], None] | None = None,
 ) -> tuple[str, list[str]]:
-    """Index ``upload`` as Exhibit ``number``; returns a summary line and any warnings."""
+    """Index ``upload`` as Exhibit ``number``; returns a summary line and any warnings.
+
+    ``on_lexical`` is told when a progressive build has made the exhibit searchable by BM25."""
     from index.store import build, check_current
 
     ext = upload.suffix.lower()
@@ -55,10 +58,20 @@ def add_exhibit(
     dest.parent.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(upload, dest)
     sources = [Path(s["path"]) for s in manifest["sources"]] + [dest]
+    published: list[bool] = []
+
+    def lexical(_: object) -> None:
+        published.append(True)
+        if on_lexical is not None:
+            on_lexical()
+
     try:
-        report = build(sources, settings, progress=progress)
+        report = build(sources, settings, progress=progress, on_lexical=lexical)
     except BaseException:
-        dest.unlink(missing_ok=True)
+        # Once the lexical generation serves the exhibit, its file must stay for the next build
+        # to finish the vectors; before that, nothing of the upload is kept.
+        if not published:
+            dest.unlink(missing_ok=True)
         raise
     added = report.per_exhibit.get(number, 0)
     summary = (

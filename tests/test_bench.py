@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from eval.bench import run_bench, write
 from qa.settings import Settings
 from tests.conftest import write as write_file
@@ -98,3 +100,19 @@ def test_scaling_runs_build_and_query_copies_of_the_record(tmp_path: Path) -> No
     assert set(result["growth"]) >= {"build_s", "retrieval_p50_ms", "rss_mb", "disk_mb"}
     md = write(result, tmp_path / "out")[1].read_text()
     assert "| 3× | 12 |" in md and "Growth exponents" in md
+
+
+def test_first_answer_bench_asks_while_the_index_is_built(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from eval.first_answer import measure
+
+    monkeypatch.setenv("EXHIBITQA_PROGRESSIVE_MIN_TEXTS", "0")  # publish BM25 first, as a big record would
+    src = tmp_path / "src"
+    write_file(
+        src / "Exhibit 1.txt", "EXHIBIT 1\n\nPort Notice\n\nThe port of Tianjin handled 500 ships in 2019.\n"
+    )
+    r = measure(src, "How many ships did the port of Tianjin handle in 2019?")
+    assert r["build_exit"] == 0 and r["lexical_line"].startswith("Lexical index ready in")
+    assert r["first_cited_answer_s"] is not None
+    assert "500 ships" in r["answer"] and r["asks_until_then"] >= 1 and "bm25" in r["channels"]

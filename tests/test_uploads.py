@@ -80,3 +80,47 @@ def test_an_unreadable_file_leaves_the_record_serving(small: Settings, tmp_path:
     assert read_manifest(small.store) == before
     assert not (uploads_dir(small) / "Exhibit 3.docx").exists()
     assert ask("How many ships did the port of Tianjin handle in 2019?", settings=small).citations
+
+
+def test_a_progressive_upload_is_asked_about_before_its_vectors_are_made(
+    small: Settings, tmp_path: Path
+) -> None:
+    from index.store import read_manifest
+
+    settings = small.model_copy(update={"progressive_min_texts": 0})
+    upload = write(
+        tmp_path / "in" / "rail.md", "# Rail Notice\n\nThe Harbin rail yard loaded 70 trains in 2020.\n"
+    )
+    early: list = []
+
+    def lexical() -> None:
+        early.append(ask("How many trains did the Harbin rail yard load in 2020?", settings=settings))
+
+    add_exhibit(settings, upload, 7, on_lexical=lexical)
+    assert early and [(c.exhibit, c.paragraph) for c in early[0].citations] == [(7, 2)]
+    assert early[0].channels == ("bm25", "bm25_zh")
+    assert read_manifest(settings.store)["dense"] == "complete"  # type: ignore[index]
+
+
+def test_an_upload_stopped_while_embedding_keeps_its_file_for_the_lexical_index(
+    small: Settings, tmp_path: Path
+) -> None:
+    from index.store import read_manifest
+
+    settings = small.model_copy(update={"progressive_min_texts": 0})
+    upload = write(
+        tmp_path / "in" / "rail.md", "# Rail Notice\n\nThe Harbin rail yard loaded 70 trains in 2020.\n"
+    )
+
+    def fail(done: int, total: int) -> None:
+        raise OSError("disk full")
+
+    with pytest.raises(OSError, match="disk full"):
+        add_exhibit(settings, upload, 7, progress=fail)
+    # The lexical generation serves Exhibit 7, so its file stays for the next build to finish.
+    assert (uploads_dir(settings) / "Exhibit 7.md").exists()
+    assert read_manifest(settings.store)["dense"] == "pending"  # type: ignore[index]
+    assert (
+        ask("How many trains did the Harbin rail yard load in 2020?", settings=settings).citations[0].exhibit
+        == 7
+    )

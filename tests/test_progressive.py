@@ -1,0 +1,110 @@
+"""Progressive builds (issue 17): BM25 answers while the vectors are made, then the full index."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from index.atomic import current
+from index.progressive import PROGRESS, dense_note
+from index.sources import find_sources
+from index.store import BuildReport, build, read_manifest, stale_reason
+from qa import ask
+from qa.settings import Settings
+from tests.conftest import write
+
+RECORD = {
+    "Exhibit 7.txt": "Steel Report\n\nThe plant made 5 million tons of steel in 2020.\n\nIt exported half of it.\n",
+    "Exhibit 8.txt": "Shipping Note\n\nShips carried 300 cargoes through Ningbo in 2021.\n",
+}
+
+
+@pytest.fixture()
+def record(tmp_path: Path) -> Path:
+    for name, text in RECORD.items():
+        write(tmp_path / "record" / name, text)
+    return tmp_path / "record"
+
+
+def test_answers_come_from_bm25_while_embedding_and_from_all_channels_after(
+    record: Path, tmp_path: Path
+) -> None:
+    settings = Settings(store=tmp_path / "store", progressive_min_texts=0)
+    during: list = []
+    seen: list[BuildReport] = []
+
+    def lexical(report: BuildReport) -> None:
+        seen.append(report)
+        manifest = read_manifest(settings.store)
+        assert manifest is not None and manifest["dense"] == "pending"
+        during.append(ask("How many cargoes did ships carry through Ningbo?", settings=settings))
+
+    report = build([record], settings, on_lexical=lexical)
+    assert seen and seen[0].lexical_s is not None and seen[0].embedded == report.embedded > 0
+    first = during[0]
+    assert not first.refused and "300 cargoes" in first.text
+    assert [(c.exhibit, c.paragraph) for c in first.citations] == [(8, 2)]
+    assert first.channels == ("bm25", "bm25_zh")
+    assert any(n.startswith("lexical search only (BM25): dense search 0% built") for n in first.notes)
+
+    assert read_manifest(settings.store)["dense"] == "complete"  # type: ignore[index]
+    after = ask("How many cargoes did ships carry through Ningbo?", settings=settings)
+    assert "dense" in after.channels and not any("lexical search only" in n for n in after.notes)
+    assert [(c.exhibit, c.paragraph) for c in after.citations] == [(8, 2)]
+    gen = current(settings.store)
+    assert gen is not None and not (gen / PROGRESS).exists()
+
+
+def test_a_small_build_publishes_once(record: Path, tmp_path: Path) -> None:
+    settings = Settings(store=tmp_path / "store")  # default: only builds with 200+ texts to embed
+    called: list[BuildReport] = []
+    report = build([record], settings, on_lexical=called.append)
+    assert not called and report.lexical_s is None and 0 < report.embedded < 200
+    assert read_manifest(settings.store)["dense"] == "complete"  # type: ignore[index]
+
+
+def test_a_build_stopped_while_embedding_leaves_bm25_serving_and_the_next_build_finishes_it(
+    record: Path, tmp_path: Path
+) -> None:
+    settings = Settings(store=tmp_path / "store", progressive_min_texts=0)
+
+    def stop(done: int, total: int) -> None:
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        build([record], settings, progress=stop)
+    assert read_manifest(settings.store)["dense"] == "pending"  # type: ignore[index]
+    answer = ask("How many tons of steel did the plant make?", settings=settings)
+    assert "5 million tons" in answer.text and answer.channels == ("bm25", "bm25_zh")
+    sources, _ = find_sources([record])
+    assert stale_reason(settings.store, sources, settings) == (
+        "dense vectors not built yet (the build that started them was stopped)"
+    )
+    assert not list(tmp_path.glob(".store.building-*"))  # the half-made full generation is gone
+
+    report = build([record], settings)
+    assert report.rebuilt and report.reason.startswith("dense vectors not built yet")
+    assert read_manifest(settings.store)["dense"] == "complete"  # type: ignore[index]
+    assert "dense" in ask("How many tons of steel did the plant make?", settings=settings).channels
+
+
+@pytest.mark.parametrize(
+    ("manifest", "progress", "expected"),
+    [
+        ({"dense": "complete"}, None, None),
+        ({}, None, None),  # stores built before progressive builds
+        ({"dense": "pending"}, {"done": 40, "total": 100}, "dense search 40% built"),
+        ({"dense": "pending"}, {"done": 0, "total": 7}, "dense search 0% built"),
+        ({"dense": "pending"}, None, "dense search not built"),
+        ({"dense": "pending"}, "garbage", "dense search not built"),
+    ],
+)
+def test_dense_note(manifest: dict, progress: object, expected: str | None, tmp_path: Path) -> None:
+    if progress == "garbage":
+        (tmp_path / PROGRESS).write_text("{half", encoding="utf-8")
+    elif progress is not None:
+        (tmp_path / PROGRESS).write_text(json.dumps(progress), encoding="utf-8")
+    note = dense_note(manifest, tmp_path)
+    assert note == expected if expected is None else expected in (note or "")
