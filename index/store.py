@@ -28,7 +28,7 @@ from index.align import align
 from index.atomic import build_lock, collect, current, new_generation, recover, swap_in, wait_for_store
 from index.progressive import publish_lexical_generation, write_progress
 from index.sources import SourceFile, find_sources, read_record
-from index.vectors import Progress, VectorHome, write_vectors
+from index.vectors import Progress, VectorHome, save_vectors, write_vectors
 from qa.errors import IndexStaleError, SourceError, damaged, no_index
 from qa.settings import Settings
 from qa.text import terms
@@ -239,7 +239,14 @@ def _build(
         _write_terms(tmp, paragraphs)
         donors = [(d, read_manifest(d)) for d in [store, *map(Path, reuse_from)]]
         report.vectors, report.reused_vectors, first_windows = write_vectors(
-            tmp, home, paragraphs, donors, settings, tracked, publish_lexical
+            tmp,
+            home,
+            paragraphs,
+            donors,
+            settings,
+            tracked,
+            publish_lexical,
+            lambda cache: save_vectors(lexical[0], cache) if lexical else None,
         )
         paragraphs = _with_alignment(paragraphs, first_windows)
         record = [(e, [p for p in paragraphs if p.exhibit == e.number]) for e, _ in record]

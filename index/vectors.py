@@ -9,6 +9,8 @@ read and the previous collection is dropped only after the swap.
 from __future__ import annotations
 
 import hashlib
+import os
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -101,6 +103,9 @@ HNSW = {
 EMBED_BATCH = 128
 CHROMA_CHUNK = 4096
 VECTOR_CACHE = "vector_cache.npz"
+# Often enough that a stopped build loses under a minute of embedding; rare enough that saving
+# every vector (215 MB at 100x the sample) stays a small share of the build.
+CHECKPOINT_S = 30.0
 
 
 def _old_vectors(store: Path, manifest: dict[str, Any] | None, model: str) -> dict[str, np.ndarray]:
@@ -140,6 +145,15 @@ def _cached_vectors(store: Path) -> dict[str, np.ndarray]:
         return {}
 
 
+def save_vectors(generation: Path, cache: dict[str, np.ndarray]) -> None:
+    """Write every vector of ``cache`` to the generation's ``vector_cache.npz`` (replaced whole)."""
+    if not cache:
+        return
+    tmp = generation / f".{VECTOR_CACHE}.tmp.npz"
+    np.savez(tmp, sha=np.array(list(cache)), vectors=np.stack(list(cache.values())).astype(np.float32))
+    os.replace(tmp, generation / VECTOR_CACHE)
+
+
 def _write_vector_cache(tmp: Path, cache: dict[str, np.ndarray], unused: set[str], limit: int) -> None:
     """Keep the store's vectors this build no longer uses, newest first (at most ``limit``)."""
     spare = [sha for sha in reversed(cache) if sha in unused][:limit]
@@ -159,13 +173,16 @@ def write_vectors(
     settings: Settings,
     progress: Progress | None,
     before_embedding: Callable[[int], None] | None = None,
+    checkpoint: Callable[[dict[str, np.ndarray]], None] | None = None,
 ) -> tuple[int, int, dict[tuple[int, int], np.ndarray]]:
     """Embed (or reuse) every window of ``paragraphs`` into a new collection at ``home``; returns
     the window count, how many were reused, and each paragraph's first-window vector.
 
     ``donors`` are stores (with their manifests) whose vectors of unchanged text are reused,
     the store being rebuilt first. ``before_embedding`` is told how many texts must be embedded
-    once that is known and before the first is (a progressive build publishes its lexical index).
+    once that is known and before the first is (a progressive build publishes its lexical index);
+    ``checkpoint`` is given every vector in hand then and every ``CHECKPOINT_S`` of embedding
+    after (it keeps them in the lexical generation, for a stopped build's successor to reuse).
     """
     from llama_index.core.schema import TextNode
     from llama_index.vector_stores.chroma import ChromaVectorStore
@@ -197,6 +214,9 @@ def write_vectors(
     todo = list({meta["sha"]: text for _, text, meta in items if meta["sha"] not in cache}.items())
     if before_embedding is not None:
         before_embedding(len(todo))
+    if checkpoint is not None:
+        checkpoint(cache)
+    saved = time.monotonic()
     for i in range(0, len(todo), EMBED_BATCH):
         batch = todo[i : i + EMBED_BATCH]
         from index.embed import get_embedder  # loads llama-index and the model: only when embedding
@@ -206,6 +226,11 @@ def write_vectors(
         )
         for (sha, _), v in zip(batch, vectors, strict=True):
             cache[sha] = np.asarray(v, dtype=np.float32)
+        if checkpoint is not None and (
+            time.monotonic() - saved > CHECKPOINT_S or i + EMBED_BATCH >= len(todo)
+        ):
+            checkpoint(cache)
+            saved = time.monotonic()
         if progress:
             progress(min(i + EMBED_BATCH, len(todo)), len(todo))
 

@@ -86,6 +86,8 @@ def test_a_build_stopped_while_embedding_leaves_bm25_serving_and_the_next_build_
 
     report = build([record], settings)
     assert report.rebuilt and report.reason.startswith("dense vectors not built yet")
+    # What was embedded before the stop was kept in the lexical generation: nothing is embedded twice.
+    assert report.embedded == 0 and report.reused_vectors == report.vectors > 0
     assert read_manifest(settings.store)["dense"] == "complete"  # type: ignore[index]
     assert "dense" in ask("How many tons of steel did the plant make?", settings=settings).channels
 
