@@ -234,3 +234,54 @@ def test_training_learns_a_separable_signal_and_sets_the_threshold() -> None:
     supports, answerable = supports_of(scorer, val)
     assert supports[answerable].mean() > supports[~answerable].mean() + 0.3
     assert (supports[answerable] < scorer.threshold).mean() <= 0.1
+
+
+def _cands(texts: Sequence[str]) -> list:
+    from qa.answering.features import Candidate
+
+    return [
+        Candidate(Passage(Paragraph(1, i, t, "en", 0, len(t)), 1.0), i, 0, t, True)
+        for i, t in enumerate(texts)
+    ]
+
+
+@pytest.mark.parametrize(
+    ("paragraphs", "expected"),
+    [
+        # "council" is in every paragraph: it found them and weighs nothing; "insurance" is in one of two.
+        (
+            ["The council set credit insurance.", "The council set tariffs."],
+            {"council": 0.0, "insurance": 0.5},
+        ),
+        (["The council met.", "A port opened.", "Ships sailed."], {"council": 2 / 3, "insurance": 1.0}),
+        (["Insurance and council.", "Council insurance rules."], {"council": 0.0, "insurance": 0.0}),
+    ],
+)
+def test_focus_weights_scale_each_term_by_the_share_of_paragraphs_lacking_it(
+    paragraphs: list[str], expected: dict[str, float]
+) -> None:
+    from qa.answering.features import _focus_weights
+
+    weights = {terms(w)[0]: 1.0 for w in expected}
+    got = _focus_weights(weights, _cands(paragraphs))
+    assert {w: round(got[terms(w)[0]], 6) for w in expected} == {w: round(v, 6) for w, v in expected.items()}
+
+
+def test_focus_weights_of_no_candidates_are_empty() -> None:
+    from qa.answering.features import _focus_weights
+
+    assert _focus_weights({"council": 2.0}, []) == {}
+
+
+def test_focus_features_prefer_the_sentence_with_the_distinguishing_term() -> None:
+    record = Record(["The council set tariffs on steel.", "The council set credit insurance for exporters."])
+    q = read_question("What did the council set for credit insurance?", record)
+    cands = candidates(record.passages(), q)
+    x = rows(q, cands, [0.5, 0.5])
+    by_text = {c.sentence: x[j] for j, c in enumerate(cands)}
+    right, wrong = (
+        by_text["The council set credit insurance for exporters."],
+        by_text["The council set tariffs on steel."],
+    )
+    assert right[INDEX["cov_focus"]] > wrong[INDEX["cov_focus"]] and wrong[INDEX["cov_focus"]] == 0.0
+    assert right[INDEX["focus_rel"]] == 0.0 and wrong[INDEX["focus_rel"]] < 0.0

@@ -53,6 +53,8 @@ FEATURES = (
     "scos_rel",  # scos minus the best scos among the candidates
     "cov_rel",  # cov_s minus the best cov_s among the candidates
     "q_terms",  # log of the question's content terms
+    "cov_focus",  # cov_s, each term weighted by the share of retrieved paragraphs that lack it
+    "focus_rel",  # cov_focus minus the best cov_focus among the candidates
 )
 INDEX = {name: i for i, name in enumerate(FEATURES)}
 
@@ -187,6 +189,7 @@ def rows(
     para_cache: dict[int, tuple[set[str], list[str]]] = {}
     kinds = {"numeric": "kind_numeric", "date": "kind_date", "name": "kind_name", "list": "kind_list"}
     q_terms = len(q.weights)
+    focus = _focus_weights(q.weights, cands)
     for j, c in enumerate(cands):
         text = c.passage.paragraph.text
         if c.rank not in para_cache:
@@ -224,9 +227,23 @@ def rows(
         row[INDEX["pcos_rel"]] = pcos[c.rank] - best_pcos
         row[INDEX["scos"]] = scos.get(j, pcos[c.rank])
         row[INDEX["q_terms"]] = math.log1p(q_terms) / 3
+        row[INDEX["cov_focus"]] = coverage(focus, s_terms)
     x[:, INDEX["scos_rel"]] = x[:, INDEX["scos"]] - x[:, INDEX["scos"]].max()
     x[:, INDEX["cov_rel"]] = x[:, INDEX["cov_s"]] - x[:, INDEX["cov_s"]].max()
+    x[:, INDEX["focus_rel"]] = x[:, INDEX["cov_focus"]] - x[:, INDEX["cov_focus"]].max()
     return x
+
+
+def _focus_weights(weights: dict[str, float], cands: Sequence[Candidate]) -> dict[str, float]:
+    """The question's term weights, each scaled by the share of the retrieved paragraphs that
+    lack the term. Terms every retrieved paragraph shares (the issuing body, the industry) are
+    why those paragraphs were retrieved, not what tells them apart: the sentence that answers is
+    the one holding the question's other terms."""
+    texts = {c.rank: c.passage.paragraph.text for c in cands}
+    if not texts:
+        return {}
+    have = [set(terms(t)) for t in texts.values()]
+    return {t: w * (1 - sum(t in h for h in have) / len(have)) for t, w in weights.items()}
 
 
 def with_sentence_cosines(x: np.ndarray, scos: dict[int, float]) -> np.ndarray:
