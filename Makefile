@@ -75,8 +75,15 @@ train-opinion: $(STAMP)
 	$(BIN)/python -m eval.probe_opinion --data ../shared/training --n 160 --n-validation 300
 	$(BIN)/python -m eval.fit_opinion
 
-run: index
-	EXHIBITQA_STORE=$(STORE) $(BIN)/python app.py
+# The app opens as soon as the store can answer: on a first build, once the progressive build
+# has published its lexical index (seconds), while the vectors are made in the background and
+# swapped in when done; the build stops with the app (the next `make run` finishes it).
+run: $(APP_STAMP)
+	@$(BIN)/exhibitqa index $(EXHIBITS) --store $(STORE) & build=$$!; \
+	while [ ! -e $(STORE) ] && kill -0 $$build 2>/dev/null; do sleep 0.5; done; \
+	[ -e $(STORE) ] || { wait $$build; exit 1; }; \
+	EXHIBITQA_STORE=$(STORE) $(BIN)/python app.py; status=$$?; \
+	kill $$build 2>/dev/null; exit $$status
 
 # The browser tests drive Debian's chromium (Playwright's own browser download is not reachable).
 chromium:

@@ -115,6 +115,8 @@ def run_bench(
         ours = quality["baselines"]["hybrid"]
         result: dict[str, Any] = {
             "build_s": round(build_s, 2),
+            # A progressive build answers from BM25 this soon (None: it embedded too little to).
+            "lexical_ready_s": round(report.lexical_s, 2) if report.lexical_s is not None else None,
             "paragraphs": report.paragraphs,
             "paragraphs_per_s": round(report.paragraphs / build_s, 1),
             "noop_reindex_s": round(noop_s, 3),
@@ -259,6 +261,7 @@ def to_markdown(b: dict[str, Any]) -> str:
         "|---|---|",
     ]
     for key in (
+        "lexical_ready_s",
         "paragraphs",
         "paragraphs_per_s",
         "noop_reindex_s",

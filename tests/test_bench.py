@@ -12,6 +12,7 @@ from qa.settings import Settings
 from tests.conftest import write as write_file
 
 KEYS = {
+    "lexical_ready_s",
     "build_s",
     "noop_reindex_s",
     "one_change_reindex_s",

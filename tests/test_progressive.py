@@ -110,3 +110,38 @@ def test_dense_note(manifest: dict, progress: object, expected: str | None, tmp_
         (tmp_path / PROGRESS).write_text(json.dumps(progress), encoding="utf-8")
     note = dense_note(manifest, tmp_path)
     assert note == expected if expected is None else expected in (note or "")
+
+
+def test_sigkill_after_the_lexical_generation_leaves_it_serving(tmp_path: Path) -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from tests.conftest import ROOT, SAMPLE
+
+    settings = Settings(store=tmp_path / "store")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "qa.cli", "index", str(SAMPLE), "--store", str(settings.store)],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={k: v for k, v in os.environ.items() if k != "EXHIBITQA_PROGRESSIVE_MIN_TEXTS"},
+    )
+    try:
+        deadline = time.monotonic() + 120  # the sample's 1,400 texts to embed make it progressive
+        while not settings.store.exists() and time.monotonic() < deadline and proc.poll() is None:
+            time.sleep(0.2)
+        assert settings.store.exists(), "no lexical generation was published"
+        os.kill(proc.pid, signal.SIGKILL)
+    finally:
+        proc.wait(timeout=30)
+    assert proc.returncode == -signal.SIGKILL
+    assert read_manifest(settings.store)["dense"] == "pending"  # type: ignore[index]
+    answer = ask("When did China become a member of the WTO?", settings=settings)
+    assert answer.channels == ("bm25", "bm25_zh") and answer.citations
+    assert all(c.verified for c in answer.citations) and "WTO" in answer.text
+    sources, _ = find_sources([SAMPLE])
+    assert stale_reason(settings.store, sources, settings) is not None

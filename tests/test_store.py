@@ -219,6 +219,8 @@ def test_sigkill_mid_build_leaves_previous_index_serving(small_record: Path, tmp
         cwd=ROOT,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
+        # Not progressive: the lexical generation it would publish first is tests/test_progressive's.
+        env={**os.environ, "EXHIBITQA_PROGRESSIVE_MIN_TEXTS": "1000000000"},
     )
     try:
         deadline = time.monotonic() + 120
