@@ -162,21 +162,16 @@ def add_exhibit_ui(
     thread.start()
     while thread.is_alive():
         thread.join(0.5)
-        if state.get("lexical") == 1:
-            # A progressive build: the exhibit can be asked about (BM25) while its vectors are made.
+        if state.get("lexical"):
+            # A progressive build: the exhibit can be asked about (BM25) while its vectors are made;
+            # the exhibit lists take it once, when that starts.
+            choices = exhibit_choices(settings) if state["lexical"] == 1 else None
             state["lexical"] = 2
-            choices = exhibit_choices(settings)
+            lists = (gr.update(choices=choices),) * 2 if choices is not None else no_change
             yield (
                 f"Exhibit {int(number)} can be asked about now (keyword search); embedding it for "
                 f"dense search\u2026 {state['done']}/{state['total']}",
-                gr.update(choices=choices),
-                gr.update(choices=choices),
-            )
-        elif state.get("lexical"):
-            yield (
-                f"Exhibit {int(number)} can be asked about now (keyword search); embedding it for "
-                f"dense search\u2026 {state['done']}/{state['total']}",
-                *no_change,
+                *lists,
             )
         elif state["total"]:
             yield (

@@ -84,9 +84,14 @@ def read_progress(generation: Path) -> dict[str, Any]:
     return got if isinstance(got, dict) else {}
 
 
+def dense_pending(manifest: dict[str, Any]) -> bool:
+    """True for a progressive build's lexical-only generation (stores before them have no key)."""
+    return manifest.get("dense", "complete") != "complete"
+
+
 def dense_note(manifest: dict[str, Any], generation: Path) -> str | None:
     """What an answer from this generation says about its channels, or None if it has them all."""
-    if manifest.get("dense", "complete") == "complete":
+    if not dense_pending(manifest):
         return None
     got = read_progress(generation)
     done, total = int(got.get("done", 0)), int(got.get("total", 0))

@@ -26,7 +26,7 @@ import numpy as np
 
 from index.align import align
 from index.atomic import build_lock, collect, current, new_generation, recover, swap_in, wait_for_store
-from index.progressive import publish_lexical_generation, write_progress
+from index.progressive import dense_pending, publish_lexical_generation, write_progress
 from index.sources import SourceFile, find_sources, read_record
 from index.vectors import Progress, VectorHome, save_vectors, write_vectors
 from qa.errors import IndexStaleError, SourceError, damaged, no_index
@@ -144,7 +144,7 @@ def stale_reason(store: Path, sources: list[SourceFile], settings: Settings) -> 
         return "index format changed"
     if m.get("index_settings") != settings.index_fingerprint():
         return "index settings changed (embedding model, windows or Chroma location)"
-    if m.get("dense", "complete") != "complete":
+    if dense_pending(m):
         return "dense vectors not built yet (the build that started them was stopped)"
     have = {s["path"]: s["sha256"] for s in m.get("sources", [])}
     want = {str(s.path.resolve()): s.sha256 for s in sources}

@@ -21,7 +21,7 @@ from llama_index.core.schema import NodeWithScore, QueryBundle
 
 from index.atomic import Hold, generation_id, hold
 from index.embed import get_embedder
-from index.progressive import dense_note
+from index.progressive import dense_note, dense_pending
 from index.store import (
     BM25_TOKEN_PATTERN,
     check_current,
@@ -120,7 +120,7 @@ class Retriever:
         self._finalizer = weakref.finalize(self, _close, self._client, held)
         # Shown with every answer, so an answer can be traced to the index it came from.
         # A progressive build's first generation: BM25 only until its vectors are swapped in.
-        self.lexical_only = self.manifest.get("dense", "complete") != "complete"
+        self.lexical_only = dense_pending(self.manifest)
         built = str(self.manifest.get("built_at", "?"))
         self.index_label = f"{built} ({gen.name.rsplit('-', 1)[-1]})" if gen != store else built
 
