@@ -12,6 +12,7 @@ is just a paragraph key.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -19,7 +20,19 @@ import numpy as np
 from llama_index.core.base.base_retriever import BaseRetriever
 from llama_index.core.schema import NodeWithScore, QueryBundle
 
+from qa.lexicon import to_chinese
+
 Key = tuple[int, int]
+# Window ids are ``Paragraph.key`` plus ``-wN`` for a paragraph's later windows (index.vectors).
+_ID_RE = re.compile(r"ex(\d+)-p(\d+)(?:-w\d+)?")
+
+
+def id_key(window_id: str) -> Key:
+    """The paragraph key of a Chroma window id: ``ex61-p12-w1`` -> ``(61, 12)``."""
+    m = _ID_RE.fullmatch(window_id)
+    if m is None:
+        raise ValueError(f"not an ExhibitQA window id: {window_id!r}")
+    return int(m.group(1)), int(m.group(2))
 
 
 class BM25Hits(BaseRetriever):
@@ -77,21 +90,51 @@ class DenseHits(BaseRetriever):
 
     def _retrieve(self, query_bundle: QueryBundle) -> list[NodeWithScore]:
         vector = query_bundle.embedding or self._embed(query_bundle.query_str)
+        # Keys come from the ids Chroma always returns: fetching metadatas as well took 3.7 ms
+        # a query against 1.1 ms without (sample record), most of a hybrid search's own time.
         got = self._collection.query(
-            query_embeddings=[vector],
-            n_results=self._n,
-            where=self._where,
-            include=["metadatas", "distances"],
+            query_embeddings=[vector], n_results=self._n, where=self._where, include=["distances"]
         )
         out: list[NodeWithScore] = []
         seen: set[Key] = set()
-        for meta, dist in zip(got["metadatas"][0], got["distances"][0], strict=True):
-            key = (int(meta["exhibit"]), int(meta["paragraph"]))
+        for wid, dist in zip(got["ids"][0], got["distances"][0], strict=True):
+            key = id_key(wid)
             if key in seen or key in self._skip:
                 continue
             seen.add(key)
             out.append(NodeWithScore(node=self._node(key), score=1.0 - float(dist)))
         return out
+
+
+class Translated(BaseRetriever):
+    """Searches with the question's English words looked up as Chinese words (qa.lexicon)."""
+
+    def __init__(self, inner: BaseRetriever):
+        super().__init__()
+        self._inner = inner
+        # The search asks twice for the same hits (fused, then for their quota of places).
+        self._last: tuple[str, list[NodeWithScore]] = ("", [])
+
+    def _retrieve(self, query_bundle: QueryBundle) -> list[NodeWithScore]:
+        last = self._last
+        if last[0] == query_bundle.query_str and last[0]:
+            return last[1]
+        words = to_chinese(query_bundle.query_str)
+        hits = self._inner.retrieve(" ".join(words)) if words else []
+        self._last = (query_bundle.query_str, hits)
+        return hits
+
+
+def with_quota(
+    hits: list[NodeWithScore], extra: list[NodeWithScore], k: int, slots: int
+) -> list[NodeWithScore]:
+    """``hits`` with the best ``slots`` of ``extra`` guaranteed a place among the first ``k``."""
+    have = {h.node.node_id for h in hits}
+    missing = [e for e in extra[:slots] if e.node.node_id not in have]
+    if not missing:
+        return hits
+    floor = min((h.score or 0.0) for h in hits[: k - len(missing)]) if hits[: k - len(missing)] else 0.0
+    return hits[: k - len(missing)] + [NodeWithScore(node=e.node, score=floor * 0.999) for e in missing]
 
 
 def where(exhibits: Sequence[int] | None, lang: str | None = None) -> dict[str, Any] | None:

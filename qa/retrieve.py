@@ -6,9 +6,11 @@ import functools
 import math
 import os
 import re
+import threading
 import weakref
 from collections import Counter
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -41,26 +43,11 @@ from qa.errors import (
     damaged,
     no_index,
 )
-from qa.hits import BM25Hits, DenseHits, where
+from qa.hits import BM25Hits, DenseHits, Translated, where, with_quota
 from qa.questions import reference_terms
 from qa.settings import Settings
 from qa.text import shorten
 from qa.types import Paragraph, Passage
-
-
-class _Translated(BaseRetriever):
-    """Searches with the question's English words looked up as Chinese words (qa.lexicon)."""
-
-    def __init__(self, inner: BaseRetriever):
-        super().__init__()
-        self._inner = inner
-
-    def _retrieve(self, query_bundle: QueryBundle) -> list[NodeWithScore]:
-        from qa.lexicon import to_chinese
-
-        words = to_chinese(query_bundle.query_str)
-        return self._inner.retrieve(" ".join(words)) if words else []
-
 
 _CJK_RE = re.compile("[\u3400-\u9fff]")
 # Chinese-only paragraphs found through the lexicon get this many of the k places: fused with
@@ -70,19 +57,20 @@ _ZH_SLOTS = 2
 # this many places (the aligned translations of the top hits first, then dense English hits).
 _EN_SLOTS = 3
 _QUERY_CACHE = 256
+# Channel sets kept per exhibit scope: building them (masks, LlamaIndex's fusion retriever and
+# its LLM resolution) took ~1 ms of a ~10 ms search.
+_CHANNEL_CACHE = 64
 _TEXT_CACHE = 4096
 
 
-def _with_quota(
-    hits: list[NodeWithScore], extra: list[NodeWithScore], k: int, slots: int
-) -> list[NodeWithScore]:
-    """``hits`` with the best ``slots`` of ``extra`` guaranteed a place among the first ``k``."""
-    have = {h.node.node_id for h in hits}
-    missing = [e for e in extra[:slots] if e.node.node_id not in have]
-    if not missing:
-        return hits
-    floor = min((h.score or 0.0) for h in hits[: k - len(missing)]) if hits[: k - len(missing)] else 0.0
-    return hits[: k - len(missing)] + [NodeWithScore(node=e.node, score=floor * 0.999) for e in missing]
+@dataclass(frozen=True)
+class _Channels:
+    """One exhibit scope's searches: each channel by name, their fusion, and dense English
+    search (the places a Chinese question keeps for English translations)."""
+
+    parts: dict[str, BaseRetriever]
+    fused: BaseRetriever
+    english: BaseRetriever
 
 
 class Retriever:
@@ -131,6 +119,8 @@ class Retriever:
         self._keys: list[tuple[int, int]] = [(p.exhibit, p.number) for p in ordered]
         self.paragraphs: dict[tuple[int, int], Paragraph] = dict(zip(self._keys, ordered, strict=True))
         self._node_cache: dict[tuple[int, int], Any] = {}
+        self._channel_cache: dict[tuple[frozenset[int] | None, bool, int], _Channels] = {}
+        self._channel_lock = threading.Lock()
         self._boilerplate = {key for key, p in self.paragraphs.items() if p.boilerplate}
         self._zh_exhibits = {p.exhibit for p in self.paragraphs.values() if p.lang == "zh"}
         self._exhibit_of = np.array([e for e, _ in self._keys], dtype=np.int32)
@@ -227,44 +217,18 @@ class Retriever:
                     f"No exhibit {', '.join(map(str, unknown))} in this index. "
                     f"It holds exhibits {', '.join(map(str, self.exhibits))}."
                 )
-        n = self.settings.candidates
-        skip_bp = not self.settings.include_boilerplate
-        skip = self._boilerplate if skip_bp else set()
         chinese_question = bool(_CJK_RE.search(question))
         bundle = QueryBundle(question, embedding=self.embed_query(question))
-
-        def bm25(zh_only: bool = False) -> BM25Hits:
-            mask = self._mask(allowed, skip_bp, zh_only)
-            return BM25Hits(self._bm25, self._keys, self._node, mask, n, BM25_TOKEN_PATTERN, self._stemmer)
-
-        def dense(lang: str | None = None) -> DenseHits:
-            return DenseHits(self._collection, self.embed_query, self._node, n, where(exhibits, lang), skip)
-
-        parts: dict[str, BaseRetriever] = (
-            {"bm25": bm25()} if self.lexical_only else {"dense": dense(), "bm25": bm25()}
-        )
         if method == "dense" and self.lexical_only:
             raise UsageError(
                 f"The index in {self.store} has no vectors yet (a progressive build is making them): "
                 "use hybrid or bm25, or wait for `exhibitqa index` to finish."
             )
-        zh_scope = self._zh_exhibits if allowed is None else self._zh_exhibits & allowed
-        if zh_scope and not chinese_question:
-            parts["bm25_zh"] = _Translated(bm25(zh_only=True))
+        chan = self._channels(frozenset(allowed) if allowed else None, chinese_question, k)
+        parts = chan.parts
         if method not in (*parts, "hybrid"):
             raise UsageError(f"Unknown retrieval method '{method}': use hybrid, dense or bm25.")
-        retriever: BaseRetriever = (
-            parts[method]
-            if method in parts
-            else QueryFusionRetriever(
-                list(parts.values()),
-                mode="reciprocal_rerank",  # type: ignore[arg-type]
-                similarity_top_k=3 * k,  # a deeper pool for the per-exhibit quotas below
-                num_queries=1,  # no LLM query rewriting: retrieval stays offline and deterministic
-                use_async=False,
-                llm=MockLLM(),
-            )
-        )
+        retriever = parts.get(method, chan.fused)
         try:
             hits = retriever.retrieve(bundle)
             if method == "hybrid":
@@ -277,10 +241,10 @@ class Retriever:
                 hits = [hits[i] for i in keep]
             hits = hits[:k]
             if method == "hybrid" and "bm25_zh" in parts and k > 2:
-                hits = _with_quota(hits, parts["bm25_zh"].retrieve(bundle), k, _ZH_SLOTS)
+                hits = with_quota(hits, parts["bm25_zh"].retrieve(bundle), k, _ZH_SLOTS)
             if method == "hybrid" and chinese_question and k > 2 and not self.lexical_only:
-                english = self._translations(hits) + dense("en").retrieve(bundle)
-                hits = _with_quota(hits, english, k, _EN_SLOTS)
+                english = self._translations(hits) + chan.english.retrieve(bundle)
+                hits = with_quota(hits, english, k, _EN_SLOTS)
         except Exception as e:
             raise self._chroma_failed(e) from e
         return [
@@ -292,6 +256,46 @@ class Retriever:
             )
             for h in hits
         ]
+
+    def _channels(self, allowed: frozenset[int] | None, chinese_question: bool, k: int) -> _Channels:
+        """The searches for one exhibit scope, made once and kept (they hold no per-query state
+        but the translated channel's last hits)."""
+        key = (allowed, chinese_question, k)
+        got = self._channel_cache.get(key)
+        if got is not None:
+            return got
+        n = self.settings.candidates
+        skip_bp = not self.settings.include_boilerplate
+        skip = self._boilerplate if skip_bp else set()
+        exhibits = sorted(allowed) if allowed else None
+
+        def bm25(zh_only: bool = False) -> BM25Hits:
+            mask = self._mask(set(allowed) if allowed else None, skip_bp, zh_only)
+            return BM25Hits(self._bm25, self._keys, self._node, mask, n, BM25_TOKEN_PATTERN, self._stemmer)
+
+        def dense(lang: str | None = None) -> DenseHits:
+            return DenseHits(self._collection, self.embed_query, self._node, n, where(exhibits, lang), skip)
+
+        parts: dict[str, BaseRetriever] = (
+            {"bm25": bm25()} if self.lexical_only else {"dense": dense(), "bm25": bm25()}
+        )
+        zh_scope = self._zh_exhibits if allowed is None else self._zh_exhibits & allowed
+        if zh_scope and not chinese_question:
+            parts["bm25_zh"] = Translated(bm25(zh_only=True))
+        fused = QueryFusionRetriever(
+            list(parts.values()),
+            mode="reciprocal_rerank",  # type: ignore[arg-type]
+            similarity_top_k=3 * k,  # a deeper pool for the per-exhibit quotas below
+            num_queries=1,  # no LLM query rewriting: retrieval stays offline and deterministic
+            use_async=False,
+            llm=MockLLM(),
+        )
+        made = _Channels(parts, fused, dense("en"))
+        with self._channel_lock:  # the app answers on several threads
+            if len(self._channel_cache) >= _CHANNEL_CACHE:
+                self._channel_cache.pop(next(iter(self._channel_cache)))
+            self._channel_cache[key] = made
+        return made
 
     def _chroma_failed(self, e: Exception) -> Exception:
         """What a Chroma failure means, said truthfully: a server that stopped answering, files
