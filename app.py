@@ -16,6 +16,7 @@ from typing import Any
 
 import gradio as gr
 
+from index.progressive import build_status
 from qa.browse import exhibit_paragraphs, parse_jump
 from qa.errors import ExhibitQAError
 from qa.events import (
@@ -91,6 +92,8 @@ def _memo(event: Done) -> tuple[str, list[str]]:
 
 
 _BROWSE_LIMIT = 200
+# How often the app looks at the store for a dense build's progress.
+_STATUS_EVERY_S = 2.0
 
 
 def browse(exhibit: int | None, search: str, jump: str, *, settings: Settings) -> str:
@@ -300,6 +303,11 @@ def respond(
 def build_demo(settings: Settings) -> gr.Blocks:
     with gr.Blocks(title="ExhibitQA") as demo:
         gr.Markdown("## ExhibitQA\nAsk the record; every answer cites `[Ex. N ¶ P]` with the quoted words.")
+        # A build started outside the app (`make run`, `exhibitqa index`) is known from its files.
+        building = gr.Markdown(build_status(Path(settings.store)), elem_id="index-status")
+        gr.Timer(_STATUS_EVERY_S).tick(
+            lambda: build_status(Path(settings.store)), None, building, api_visibility="private"
+        )
         with gr.Tab("Ask"), gr.Row():
             with gr.Column(scale=3):
                 chat = gr.Chatbot(label="Answers", height=480, elem_id="chat")

@@ -100,3 +100,27 @@ def dense_note(manifest: dict[str, Any], generation: Path) -> str | None:
         f"lexical search only (BM25): dense search {share}; answers improve when the build "
         "finishes (`exhibitqa index` completes a stopped one)"
     )
+
+
+def build_status(store: Path) -> str:
+    """One line on the store's dense build for the app to show while one runs ("" when the
+    current generation has its vectors, or there is no index): the app did not start the build
+    (``exhibitqa index`` or ``make run`` did), so it learns of it from the files alone."""
+    from index.atomic import current
+
+    gen = current(store)
+    if gen is None:
+        return ""
+    try:
+        manifest = json.loads((gen / "manifest.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return ""
+    if not isinstance(manifest, dict) or not dense_pending(manifest):
+        return ""
+    got = read_progress(gen)
+    done, total = int(got.get("done", 0)), int(got.get("total", 0))
+    share = f"{100 * done // total}% ({done}/{total} texts)" if total else "starting"
+    return (
+        f"Index: answering with keyword search (BM25) while dense search is built: {share}. "
+        "Answers use it when the build finishes."
+    )

@@ -12,7 +12,7 @@ from index.atomic import generation_id
 from qa.answering import REFUSAL, Draft, evidence, get_answerer
 from qa.cites import remove_cites, verify
 from qa.followup import Turn, condense
-from qa.parts import Part, combine, split
+from qa.parts import Part, across_documents, combine, split
 from qa.questions import clean_question, exhibits_named, exhibits_referenced
 from qa.retrieve import Retriever
 from qa.settings import Settings
@@ -22,6 +22,10 @@ History = Sequence[Answer | str]
 
 _RETRIEVERS: dict[tuple[str, str], tuple[str | None, Retriever]] = {}
 _LOCK = threading.Lock()
+# A question asked across documents is answered from each exhibit among its first this many
+# passages, at most this many exhibits.
+_ACROSS_FROM = 5
+_ACROSS_MAX = 3
 
 
 def get_retriever(settings: Settings) -> Retriever:
@@ -280,6 +284,15 @@ def plan(
     scoped, scope_notes, search_text = scope(searched, exhibits, retriever.exhibits, retriever.references)
     notes.extend(scope_notes)
     parts = split(searched, scoped, search_text) if settings.split_parts else [Part(searched, None)]
+    if len(parts) == 1 and not scoped and settings.split_parts and across_documents(searched):
+        # The documents that discuss it are known only once it is searched for.
+        found = retriever.search(search_text, k=settings.k)[:_ACROSS_FROM]
+        named = list(dict.fromkeys(p.paragraph.exhibit for p in found))[:_ACROSS_MAX]
+        if len(named) >= 2:
+            parts = [Part(searched, (e,), search_text if search_text != searched else "") for e in named]
+            notes.append(
+                "asked across documents: Exhibit " + ", ".join(map(str, named)) + " answered each on its own"
+            )
     if len(parts) > 1:
         parts = [_scoped_part(p, scoped, retriever) for p in parts]
         notes.extend(
@@ -297,9 +310,13 @@ def _scoped_part(part: Part, scoped: list[int] | None, retriever: Retriever) -> 
     question's; a comparison's parts already have theirs."""
     if part.search or (part.exhibits and scoped and len(part.exhibits) < len(scoped)):
         return part  # a comparison's part: one of the question's exhibits
-    own, _, text = scope(part.text, None, retriever.exhibits, retriever.references)
+    # Scoped by its own words only: the terms carried from the first part ("... — products
+    # Annex III Global Trade Alert web post") are there to search with, and a document the
+    # first part names is not one this part asks about.
+    words, sep, carried = part.text.partition(" \u2014 ")
+    own, _, text = scope(words, None, retriever.exhibits, retriever.references)
     if own:
-        return Part(part.text, tuple(own), text if text != part.text else "")
+        return Part(part.text, tuple(own), text + sep + carried if text != words else "")
     return Part(part.text, tuple(scoped) if scoped else part.exhibits)
 
 

@@ -64,12 +64,27 @@ _WH_LEAD_RE = re.compile(
 )
 # Alone, this few content words cannot name what is asked about ("Over what period?").
 _STANDALONE_TERMS = 3
+# "How many according to the 2022 note?", "How much in 2010?": a quantity asked for without the
+# noun it counts, which the question before named.
+_BARE_QUANTITY_RE = re.compile(
+    r"^(?:(?:and|but|also|roughly|about|approximately|around|nearly|exactly)\s+)*how (?:many|much)\b"
+    r"(?=\s*(?:[?.!,;]|$|(?:according|in|on|at|by|for|from|of|under|during|since|did|does|do|was|were|"
+    r"is|are|has|have|had|will|would|can|could|should|each|then|there)\b))",
+    re.I,
+)
+# In a question joined to another ("..., and are such goods subject to that surcharge?"), these
+# point back to the first question's subject: a pronoun, or a determiner before a noun.
+_ANAPHOR_RE = re.compile(
+    r"\b(?:it|its|they|them|their|those|these|such|that|this|the same|the former|the latter)\b", re.I
+)
 
 
 def is_followup(question: str) -> bool:
     """Whether ``question`` leans on an earlier one for what it asks about."""
     q = question.strip()
     if _STARTER_RE.match(q):
+        return True
+    if _BARE_QUANTITY_RE.match(q):
         return True
     content = terms(q)
     names = [w for w in specific_words(q) if not w.isdigit()]
@@ -78,6 +93,12 @@ def is_followup(question: str) -> bool:
     # A pronoun in a short question with no names of its own: "Who chaired it?" is a follow-up,
     # "Why does USTR say it did not change the tariffs?" is not.
     return bool(_PRONOUN_RE.search(q)) and len(content) <= 2 * _STANDALONE_TERMS and not names
+
+
+def leans_on(question: str) -> bool:
+    """Whether a question joined to an earlier one in the same sentence leans on it: it is a
+    follow-up by itself, or points back with a pronoun or a determiner ("that surcharge")."""
+    return is_followup(question) or bool(_ANAPHOR_RE.search(question))
 
 
 def key_terms(question: str) -> str:
@@ -90,14 +111,16 @@ def key_terms(question: str) -> str:
     return " ".join(kept)
 
 
-def condense(question: str, history: list[Turn]) -> Condensed:
+def condense(question: str, history: list[Turn], *, joined: bool = False) -> Condensed:
     """``question`` made standalone against the last turn of ``history``.
 
     "And in Exhibit 64?" asks the last question again in the exhibit it names; "What about
     aluminum?" asks it again about what it names; any other follow-up is searched with the
-    last question's key terms and within its exhibits, unless it names its own.
+    last question's key terms and within its exhibits, unless it names its own. ``joined``:
+    the earlier question is the first half of the same sentence, so a pronoun or determiner
+    pointing back is enough to lean on it (``leans_on``).
     """
-    if not history or not is_followup(question):
+    if not history or not (leans_on(question) if joined else is_followup(question)):
         return Condensed(question)
     last = history[-1]
     own = exhibits_named(question)

@@ -1,4 +1,5 @@
-"""The two first-stage searches (BM25 and dense), returning one canonical node per paragraph.
+"""The first-stage searches (BM25 and dense), returning one canonical node per paragraph, and
+what a failure of Chroma's means.
 
 Both are small LlamaIndex retrievers so that LlamaIndex's ``QueryFusionRetriever`` fuses them.
 They call bm25s and Chroma directly instead of going through ``BM25Retriever`` and
@@ -14,13 +15,20 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
+import chromadb.errors
 import numpy as np
 from llama_index.core.base.base_retriever import BaseRetriever
 from llama_index.core.schema import NodeWithScore, QueryBundle
 
+from index.store import paragraph_node
+from index.vectors import VectorHome, chroma_damage
+from qa.errors import ConfigError, ExhibitQAError, IndexReadError, IndexStaleError, damaged
 from qa.lexicon import to_chinese
+from qa.text import shorten
+from qa.types import Paragraph
 
 Key = tuple[int, int]
 # Window ids are ``Paragraph.key`` plus ``-wN`` for a paragraph's later windows (index.vectors).
@@ -36,7 +44,8 @@ def id_key(window_id: str) -> Key:
 
 
 class BM25Hits(BaseRetriever):
-    """BM25 over the paragraphs, restricted by a precomputed document mask."""
+    """BM25 over the paragraphs, restricted by a precomputed document mask; with ``translate``,
+    searched with the question's English words looked up as Chinese words (qa.lexicon)."""
 
     def __init__(
         self,
@@ -47,26 +56,40 @@ class BM25Hits(BaseRetriever):
         k: int,
         token_pattern: str,
         stemmer: Any,
+        translate: bool = False,
     ):
         super().__init__()
         self._bm25, self._keys, self._node, self._mask = bm25, keys, node, mask
         self._k = min(k, len(keys))
-        self._pattern, self._stemmer = token_pattern, stemmer
+        self._pattern, self._stemmer, self._translate = token_pattern, stemmer, translate
+        # The last question's hits: a search runs the lexical channels while the question is
+        # being embedded, then fusion asks for them again (and the Chinese channel's quota once
+        # more). Replaced whole, so a thread never sees another question's hits as its own;
+        # kept as (node, score) because fusion rewrites the scores of the NodeWithScores it gets.
+        self._last: tuple[str, list[tuple[Any, float]]] = ("", [])
 
     def _retrieve(self, query_bundle: QueryBundle) -> list[NodeWithScore]:
+        asked = query_bundle.query_str
+        last = self._last
+        if not (last[0] == asked and asked):
+            last = self._last = (
+                asked,
+                self._search(" ".join(to_chinese(asked)) if self._translate else asked),
+            )
+        return [NodeWithScore(node=node, score=score) for node, score in last[1]]
+
+    def _search(self, text: str) -> list[tuple[Any, float]]:
         import bm25s
 
-        if not self._mask.any():
+        if not text.strip() or not self._mask.any():
             return []
-        tokens = bm25s.tokenize(
-            query_bundle.query_str, stemmer=self._stemmer, token_pattern=self._pattern, show_progress=False
-        )
+        tokens = bm25s.tokenize(text, stemmer=self._stemmer, token_pattern=self._pattern, show_progress=False)
         docs, scores = self._bm25.retrieve(
             tokens, k=self._k, show_progress=False, weight_mask=self._mask, n_threads=0
         )
         # bm25s fills k with masked-out or zero-score documents; they are not hits.
         return [
-            NodeWithScore(node=self._node(self._keys[int(d)]), score=float(s))
+            (self._node(self._keys[int(d)]), float(s))
             for d, s in zip(docs[0], scores[0], strict=True)
             if s > 0 and self._mask[int(d)]
         ]
@@ -106,25 +129,6 @@ class DenseHits(BaseRetriever):
         return out
 
 
-class Translated(BaseRetriever):
-    """Searches with the question's English words looked up as Chinese words (qa.lexicon)."""
-
-    def __init__(self, inner: BaseRetriever):
-        super().__init__()
-        self._inner = inner
-        # The search asks twice for the same hits (fused, then for their quota of places).
-        self._last: tuple[str, list[NodeWithScore]] = ("", [])
-
-    def _retrieve(self, query_bundle: QueryBundle) -> list[NodeWithScore]:
-        last = self._last
-        if last[0] == query_bundle.query_str and last[0]:
-            return last[1]
-        words = to_chinese(query_bundle.query_str)
-        hits = self._inner.retrieve(" ".join(words)) if words else []
-        self._last = (query_bundle.query_str, hits)
-        return hits
-
-
 def with_quota(
     hits: list[NodeWithScore], extra: list[NodeWithScore], k: int, slots: int
 ) -> list[NodeWithScore]:
@@ -137,6 +141,19 @@ def with_quota(
     return hits[: k - len(missing)] + [NodeWithScore(node=e.node, score=floor * 0.999) for e in missing]
 
 
+def node_of(
+    cache: dict[tuple[int, int], Any],
+    paragraphs: dict[tuple[int, int], Paragraph],
+    headings: bool,
+    key: tuple[int, int],
+) -> Any:
+    """The one node fusion sees for a paragraph, made once (fusion identifies nodes by hash)."""
+    node = cache.get(key)
+    if node is None:
+        node = cache[key] = paragraph_node(paragraphs[key], headings)
+    return node
+
+
 def where(exhibits: Sequence[int] | None, lang: str | None = None) -> dict[str, Any] | None:
     """A Chroma ``where`` clause for windows of ``exhibits`` (all if None) in ``lang`` (any if None)."""
     clauses: list[dict[str, Any]] = []
@@ -147,3 +164,31 @@ def where(exhibits: Sequence[int] | None, lang: str | None = None) -> dict[str, 
     if not clauses:
         return None
     return clauses[0] if len(clauses) == 1 else {"$and": clauses}
+
+
+def chroma_failure(e: Exception, store: Path, generation: Path, home: VectorHome) -> Exception:
+    """What a Chroma failure means, said truthfully: a server that stopped answering, files
+    on disk that are damaged (checked before saying so), or neither."""
+    if isinstance(e, ExhibitQAError):
+        return e
+    if home.url is not None:
+        if isinstance(e, chromadb.errors.NotFoundError):
+            return IndexStaleError(
+                f"The Chroma collection of the index in {store} is gone from {home.url} "
+                "(another process rebuilt the index, or the server's data was replaced); ask again."
+            )
+        return ConfigError(
+            f"Lost the Chroma server at {home.url} ({_what(e)}). Start it again "
+            "(`chroma run --path DIR --port PORT`); the next question reconnects by itself."
+        )
+    problem = chroma_damage(generation / "chroma", home.collection)
+    if problem is not None:
+        return damaged(str(store), problem)
+    return IndexReadError(
+        f"Chroma could not read the index in {store} ({_what(e)}), although its files on disk "
+        "are intact. Ask again; if it happens again, restart the app or notebook kernel."
+    )
+
+
+def _what(e: BaseException) -> str:
+    return shorten(f"{e.__class__.__name__}: {e}")

@@ -3,8 +3,9 @@ change between Exhibit 62 and Exhibit 63?". Each part is searched and answered o
 the answers are put together, each labelled with the part it answers.
 
 Parts come from the question's form only: coordinated questions (a second question word after
-"and", or two question marks), and comparisons over documents (a comparison word and two or
-more exhibits the question names or refers to).
+"and", or two question marks), comparisons over documents (a comparison word and two or more
+exhibits the question names or refers to), and comparisons of two things named in full ("How
+did A compare with B?").
 """
 
 from __future__ import annotations
@@ -30,6 +31,26 @@ _JOIN_RE = re.compile(rf"(?:\s*;\s*(?:and\s+)?|\s*,?\s+(?:and|as well as)\s+(?:a
 _COMPARE_RE = re.compile(
     r"\b(?:compare[sd]?|comparison|differ(?:s|ed|ent|ence|ences)?|change[sd]?|between|both|each|"
     r"respectively|versus|vs\.?|whereas|while)\b",
+    re.I,
+)
+# "How did A compare with B?", "How does A differ from B?", "What was the difference between A
+# and B?": two things named in full, each found and quoted on its own.
+_NP_COMPARE_RES = (
+    re.compile(
+        r"^how (?P<aux>did|does|do|has|have|had|would|will|can) (?P<a>.+?) "
+        r"(?:compare|differ|stack up|contrast) (?:with|to|from|against) (?P<b>.+?)\??$",
+        re.I,
+    ),
+    re.compile(
+        r"^what (?P<aux>is|was|are|were) the differences? between (?P<a>.+?) and (?P<b>.+?)\??$", re.I
+    ),
+)
+_PAST = {"did", "had", "was", "were"}
+# "Do the exhibits agree on ...?", "What do the documents say about ...?": the record's documents
+# in the plural, none named: each of the documents that discuss it is answered on its own.
+_ACROSS_RE = re.compile(
+    r"\b(?:the|these|both|all|two|several|different|other|various) (?:exhibits|documents|sources|"
+    r"reports|records|notices|articles|texts|accounts)\b",
     re.I,
 )
 # A piece with fewer words is a fragment of one question ("Which company and which agency
@@ -58,7 +79,28 @@ def coordinated(question: str) -> list[str]:
         return [question]
     qs = [p[0].upper() + p[1:] + "?" for p in out]
     first = qs[0]
-    return [first] + [condense(q, [Turn(first)]).text for q in qs[1:]]
+    return [first] + [condense(q, [Turn(first)], joined=True).text for q in qs[1:]]
+
+
+def compared(question: str) -> list[str]:
+    """The two things a comparison of noun phrases asks about, each as a question of its own
+    ("How did the output the plan forecast compare with the output USTR reports?" -> "What was
+    the output the plan forecast?", "What was the output USTR reports?"); [] if it is not one."""
+    for pattern in _NP_COMPARE_RES:
+        m = pattern.match(question.strip())
+        if m is None:
+            continue
+        a, b = m.group("a").strip(" ,"), m.group("b").strip(" ,?")
+        if len(a.split()) < _MIN_WORDS or len(b.split()) < _MIN_WORDS:
+            return []  # "How did output compare with 2019?": one fact at two times, not two things
+        verb = "was" if (m.groupdict().get("aux") or "").lower() in _PAST else "is"
+        return [f"What {verb} {a}?", f"What {verb} {b}?"]
+    return []
+
+
+def across_documents(question: str) -> bool:
+    """Whether ``question`` asks what several of the record's documents say, naming none."""
+    return bool(_ACROSS_RE.search(question))
 
 
 def is_comparison(question: str) -> bool:
@@ -75,7 +117,7 @@ def split(question: str, scoped: Sequence[int] | None, search: str = "") -> list
     own = tuple(scoped) if scoped else None
     if own and len(own) >= 2 and is_comparison(question):
         return [Part(question, (n,), search if search != question else "") for n in own]
-    texts = coordinated(question)
+    texts = compared(question) or coordinated(question)
     return [Part(t, own) for t in texts]
 
 

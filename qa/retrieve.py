@@ -10,11 +10,11 @@ import threading
 import weakref
 from collections import Counter
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import chromadb.errors
 import numpy as np
 from llama_index.core.base.base_retriever import BaseRetriever
 from llama_index.core.llms import MockLLM
@@ -29,24 +29,19 @@ from index.store import (
     check_current,
     load_paragraphs,
     load_term_counts,
-    paragraph_node,
     require_store,
 )
-from index.vectors import VectorHome, chroma_damage
+from index.vectors import VectorHome
 from qa.diversity import diverse_top
 from qa.errors import (
     ConfigError,
-    ExhibitQAError,
-    IndexReadError,
-    IndexStaleError,
     UsageError,
     damaged,
     no_index,
 )
-from qa.hits import BM25Hits, DenseHits, Translated, where, with_quota
+from qa.hits import BM25Hits, DenseHits, chroma_failure, node_of, where, with_quota
 from qa.questions import reference_terms
 from qa.settings import Settings
-from qa.text import shorten
 from qa.types import Paragraph, Passage
 
 _CJK_RE = re.compile("[\u3400-\u9fff]")
@@ -105,7 +100,7 @@ class Retriever:
             raise
         # A retriever replaced after a rebuild is dropped, not closed (another thread may still be
         # answering with it): its Chroma client and its hold on the generation go with it.
-        self._finalizer = weakref.finalize(self, _close, self._client, held)
+        self._finalizer = weakref.finalize(self, _close, self._client, held, self._embedding_pool)
         # Shown with every answer, so an answer can be traced to the index it came from.
         # A progressive build's first generation: BM25 only until its vectors are swapped in.
         self.lexical_only = dense_pending(self.manifest)
@@ -121,6 +116,7 @@ class Retriever:
         self._node_cache: dict[tuple[int, int], Any] = {}
         self._channel_cache: dict[tuple[frozenset[int] | None, bool, int], _Channels] = {}
         self._channel_lock = threading.Lock()
+        self._embedding_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="exhibitqa-embed")
         self._boilerplate = {key for key, p in self.paragraphs.items() if p.boilerplate}
         self._zh_exhibits = {p.exhibit for p in self.paragraphs.values() if p.lang == "zh"}
         self._exhibit_of = np.array([e for e, _ in self._keys], dtype=np.int32)
@@ -155,11 +151,7 @@ class Retriever:
 
     def _node(self, key: tuple[int, int]) -> Any:
         """The one node fusion sees for a paragraph (fusion identifies nodes by their hash)."""
-        node = self._node_cache.get(key)
-        if node is None:
-            node = paragraph_node(self.paragraphs[key], self.settings.contextual_headings)
-            self._node_cache[key] = node
-        return node
+        return node_of(self._node_cache, self.paragraphs, self.settings.contextual_headings, key)
 
     def _mask(self, allowed: set[int] | None, skip_boilerplate: bool, zh_only: bool = False) -> np.ndarray:
         mask = self._kept.copy() if skip_boilerplate else np.ones(len(self._keys), dtype=bool)
@@ -218,7 +210,6 @@ class Retriever:
                     f"It holds exhibits {', '.join(map(str, self.exhibits))}."
                 )
         chinese_question = bool(_CJK_RE.search(question))
-        bundle = QueryBundle(question, embedding=self.embed_query(question))
         if method == "dense" and self.lexical_only:
             raise UsageError(
                 f"The index in {self.store} has no vectors yet (a progressive build is making them): "
@@ -228,6 +219,7 @@ class Retriever:
         parts = chan.parts
         if method not in (*parts, "hybrid"):
             raise UsageError(f"Unknown retrieval method '{method}': use hybrid, dense or bm25.")
+        bundle = QueryBundle(question, embedding=self._vector_meanwhile(question, parts, method))
         retriever = parts.get(method, chan.fused)
         try:
             hits = retriever.retrieve(bundle)
@@ -257,6 +249,21 @@ class Retriever:
             for h in hits
         ]
 
+    def _vector_meanwhile(self, question: str, parts: dict[str, BaseRetriever], method: str) -> list[float]:
+        """The question's vector; while the embedder works (in C, without the GIL) the lexical
+        channels run here, their hits kept for fusion. Embedding is ~80% of a hybrid search."""
+        vector = self._query_vectors.get(question)
+        lexical = [r for name, r in parts.items() if name.startswith("bm25") and method in ("hybrid", name)]
+        if vector is not None or not lexical:
+            return vector if vector is not None else self.embed_query(question)
+        pending = self._embedding_pool.submit(self.embed_query, question)
+        try:
+            for r in lexical:
+                r.retrieve(QueryBundle(question))
+        finally:
+            vector = pending.result()
+        return vector
+
     def _channels(self, allowed: frozenset[int] | None, chinese_question: bool, k: int) -> _Channels:
         """The searches for one exhibit scope, made once and kept (they hold no per-query state
         but the translated channel's last hits)."""
@@ -269,19 +276,36 @@ class Retriever:
         skip = self._boilerplate if skip_bp else set()
         exhibits = sorted(allowed) if allowed else None
 
+        # The kept channels must not refer back to this retriever: a retriever in a reference
+        # cycle outlives its last user until the garbage collector runs, and holds its
+        # generation (which a rebuild would collect) until then.
+        node = functools.partial(
+            node_of, self._node_cache, self.paragraphs, self.settings.contextual_headings
+        )
+        embed = self._embedder.get_query_embedding
+
         def bm25(zh_only: bool = False) -> BM25Hits:
             mask = self._mask(set(allowed) if allowed else None, skip_bp, zh_only)
-            return BM25Hits(self._bm25, self._keys, self._node, mask, n, BM25_TOKEN_PATTERN, self._stemmer)
+            return BM25Hits(
+                self._bm25,
+                self._keys,
+                node,
+                mask,
+                n,
+                BM25_TOKEN_PATTERN,
+                self._stemmer,
+                translate=zh_only,
+            )
 
         def dense(lang: str | None = None) -> DenseHits:
-            return DenseHits(self._collection, self.embed_query, self._node, n, where(exhibits, lang), skip)
+            return DenseHits(self._collection, embed, node, n, where(exhibits, lang), skip)
 
         parts: dict[str, BaseRetriever] = (
             {"bm25": bm25()} if self.lexical_only else {"dense": dense(), "bm25": bm25()}
         )
         zh_scope = self._zh_exhibits if allowed is None else self._zh_exhibits & allowed
         if zh_scope and not chinese_question:
-            parts["bm25_zh"] = Translated(bm25(zh_only=True))
+            parts["bm25_zh"] = bm25(zh_only=True)
         fused = QueryFusionRetriever(
             list(parts.values()),
             mode="reciprocal_rerank",  # type: ignore[arg-type]
@@ -298,27 +322,7 @@ class Retriever:
         return made
 
     def _chroma_failed(self, e: Exception) -> Exception:
-        """What a Chroma failure means, said truthfully: a server that stopped answering, files
-        on disk that are damaged (checked before saying so), or neither."""
-        if isinstance(e, ExhibitQAError):
-            return e
-        if self._home.url is not None:
-            if isinstance(e, chromadb.errors.NotFoundError):
-                return IndexStaleError(
-                    f"The Chroma collection of the index in {self.store} is gone from {self._home.url} "
-                    "(another process rebuilt the index, or the server's data was replaced); ask again."
-                )
-            return ConfigError(
-                f"Lost the Chroma server at {self._home.url} ({_what(e)}). Start it again "
-                "(`chroma run --path DIR --port PORT`); the next question reconnects by itself."
-            )
-        problem = chroma_damage(self.generation / "chroma", self._home.collection)
-        if problem is not None:
-            return damaged(str(self.store), problem)
-        return IndexReadError(
-            f"Chroma could not read the index in {self.store} ({_what(e)}), although its files on disk "
-            "are intact. Ask again; if it happens again, restart the app or notebook kernel."
-        )
+        return chroma_failure(e, self.store, self.generation, self._home)
 
     def _translations(self, hits: list[NodeWithScore]) -> list[NodeWithScore]:
         """The aligned English paragraphs of the Chinese ``hits``, in the hits' order."""
@@ -387,12 +391,9 @@ class Retriever:
         return math.log(1 + len(self.paragraphs) / (self.df(term) + 0.5))
 
 
-def _close(client: Any, held: Hold) -> None:
+def _close(client: Any, held: Hold, pool: ThreadPoolExecutor) -> None:
+    pool.shutdown(wait=False)
     try:
         client.close()
     finally:
         held.release()
-
-
-def _what(e: BaseException) -> str:
-    return shorten(f"{e.__class__.__name__}: {e}")

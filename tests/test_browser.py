@@ -134,3 +134,39 @@ def test_a_followup_in_the_chat_is_answered_against_the_earlier_turn(
         assert "as the earlier question did" in notes, notes
     finally:
         demo.close()
+
+
+def test_the_app_shows_a_dense_build_started_outside_it(browser: Any, tmp_path: Path) -> None:
+    import json
+
+    from index.atomic import current
+    from index.progressive import PROGRESS
+    from index.store import build
+
+    record = tmp_path / "record"
+    write(record / "Exhibit 7.txt", "Steel Report\n\nThe plant made 5 million tons of steel in 2020.\n")
+    settings = Settings(store=tmp_path / "store", progressive_min_texts=0)
+
+    def stop(done: int, total: int) -> None:
+        raise KeyboardInterrupt
+
+    # What `exhibitqa index` leaves while it embeds: the lexical generation, serving.
+    with pytest.raises(KeyboardInterrupt):
+        build([record], settings, progress=stop)
+    demo = _launch(settings)
+    try:
+        page = browser.new_page()
+        page.goto(demo.local_url)
+        status = page.locator("#index-status")
+        status.filter(has_text="keyword search (BM25) while dense search is built").wait_for(timeout=30_000)
+        gen = current(settings.store)
+        assert gen is not None
+        (gen / PROGRESS).write_text(json.dumps({"done": 2, "total": 5}), encoding="utf-8")
+        status.filter(has_text="40% (2/5 texts)").wait_for(timeout=30_000)  # the page was not reloaded
+        build([record], settings)  # the build finishes
+        page.wait_for_function(
+            "() => !document.querySelector('#index-status').innerText.includes('keyword search')",
+            timeout=30_000,
+        )
+    finally:
+        demo.close()

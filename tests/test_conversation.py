@@ -69,6 +69,36 @@ def test_a_comparison_of_two_exhibits_searches_each(sample_settings: Settings) -
     assert whole.parts == () and not whole.text.startswith("(1)")
 
 
+def test_a_question_across_the_documents_answers_each_that_discusses_it(sample_settings: Settings) -> None:
+    q = "What do the documents say about long-term purchase agreements between shipyards and steel mills?"
+    a = ask(q, settings=sample_settings.model_copy(update={"refuse_below": 0.0}))
+    across = [n for n in a.notes if n.startswith("asked across documents: Exhibit ")]
+    assert across and 2 <= len(a.parts) <= 3
+    labels = [line.split(" \u2014 ")[0] for line in a.text.splitlines()]
+    assert all(label.startswith(f"({i}) Exhibit ") for i, label in enumerate(labels, 1))
+    exhibits = [int(label.rsplit(" ", 1)[1]) for label in labels]
+    assert len(set(exhibits)) == len(exhibits) and {c.exhibit for c in a.citations} <= set(exhibits)
+    # The same words about one named document stay one part.
+    one = ask(
+        "What does Exhibit 69 say about long-term purchase agreements between shipyards and steel mills?",
+        settings=sample_settings.model_copy(update={"refuse_below": 0.0}),
+    )
+    assert one.parts == () and {p.paragraph.exhibit for p in one.passages} == {69}
+
+
+def test_a_comparison_of_two_things_named_in_full_quotes_each(sample_settings: Settings) -> None:
+    q = (
+        "How did the crude steel capacity of China in 2015 compare with the crude steel output "
+        "the MIIT plan expected in 2020?"
+    )
+    a = ask(q, settings=sample_settings.model_copy(update={"refuse_below": 0.0}))
+    assert a.parts == (
+        "What was the crude steel capacity of China in 2015?",
+        "What was the crude steel output the MIIT plan expected in 2020?",
+    )
+    assert a.text.startswith("(1) What was the crude steel capacity") and "\n(2) What was the crude" in a.text
+
+
 def test_the_model_rewrites_a_followup_in_llm_modes(sample_settings: Settings) -> None:
     rewritten = "When did China accede to the World Trade Organization, per the 2022 USTR report?"
 

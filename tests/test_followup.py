@@ -7,8 +7,8 @@ from typing import Any
 import pytest
 
 from qa.answering.base import REFUSAL, Draft
-from qa.followup import Turn, condense, is_followup, key_terms
-from qa.parts import Part, combine, coordinated, split
+from qa.followup import Turn, condense, is_followup, key_terms, leans_on
+from qa.parts import Part, across_documents, combine, compared, coordinated, split
 from qa.questions import BACKWARD_RE, CAUSAL_RE, asks_reason
 from qa.types import Citation
 
@@ -265,3 +265,93 @@ def test_why_answers_add_what_explains_the_best_sentence(
 
     chosen = ExtractiveAnswerer(Settings())._chosen(_judged(sentences, best, reason))
     assert [c.sentence for c in chosen] == [sentences[i] for i in quoted]
+
+
+@pytest.mark.parametrize(
+    ("question", "parts"),
+    [
+        (
+            "How did the output the 2016 plan forecast compare with the output USTR reports for 2020?",
+            ["What was the output the 2016 plan forecast?", "What was the output USTR reports for 2020?"],
+        ),
+        (
+            "How does the tariff on copper wire differ from the tariff on copper cathodes?",
+            ["What is the tariff on copper wire?", "What is the tariff on copper cathodes?"],
+        ),
+        (
+            "What was the difference between the 2016 capacity target and the 2022 output goal?",
+            ["What was the 2016 capacity target?", "What was the 2022 output goal?"],
+        ),
+        ("How did output compare with 2019?", []),  # one fact at two times
+        ("How did exports compare?", []),
+        ("What did the plan compare output with?", []),
+    ],
+)
+def test_comparisons_of_two_things_named_in_full(question: str, parts: list[str]) -> None:
+    assert compared(question) == parts
+
+
+def test_a_comparison_of_two_things_is_two_parts() -> None:
+    q = "How did the steel output the plan forecast compare with the steel output USTR reports?"
+    assert [p.text for p in split(q, None)] == compared(q)
+
+
+@pytest.mark.parametrize(
+    ("question", "followup"),
+    [
+        ("How many in 2010?", True),
+        ("Roughly how many according to the SGEPT note?", True),
+        ("And how much under the 2022 guidance?", True),
+        ("How much did they pay?", True),
+        ("How many products did the SGEPT note count?", False),
+        ("How much steel did China export in 2021?", False),
+    ],
+)
+def test_a_bare_quantity_leans_on_what_was_counted_before(question: str, followup: bool) -> None:
+    assert is_followup(question) is followup
+
+
+@pytest.mark.parametrize(
+    ("question", "leans"),
+    [
+        ("Are goods covered by Section 232 tariffs subject to that surcharge?", True),
+        ("When did it take effect?", True),
+        ("Which of these firms signed the Nantong agreements?", True),
+        ("What rate does Section 232 impose on British steel?", False),
+    ],
+)
+def test_a_joined_question_leans_on_the_first_when_it_points_back(question: str, leans: bool) -> None:
+    assert leans_on(question) is leans
+
+
+def test_a_joined_part_pointing_back_carries_the_first_parts_terms() -> None:
+    first, second = coordinated(
+        "What temporary import surcharge did the President announce under Section 122, and are goods "
+        "covered by Section 232 tariffs subject to that surcharge?"
+    )
+    assert second.startswith("Are goods covered by Section 232 tariffs subject to that surcharge")
+    assert "temporary import" in second and "122" in second
+    # The same question asked alone in a chat is not a follow-up: it has names of its own.
+    assert not is_followup("Are goods covered by Section 232 tariffs subject to that surcharge?")
+
+
+def test_a_joined_part_that_stands_alone_carries_nothing() -> None:
+    _, second = coordinated(
+        "What share of the world's aluminum does the Persian Gulf produce, and what duty does the "
+        "Section 232 regime impose on aluminum products?"
+    )
+    assert second == "What duty does the Section 232 regime impose on aluminum products?"
+
+
+@pytest.mark.parametrize(
+    ("question", "across"),
+    [
+        ("Do the exhibits agree on how many agreements were signed in 2021?", True),
+        ("What do the documents say about capacity cuts?", True),
+        ("Do both reports give the same figure for output?", True),
+        ("What does the 2016 opinion say about capacity cuts?", False),
+        ("Which exhibit reports the 2021 output?", False),
+    ],
+)
+def test_questions_across_documents(question: str, across: bool) -> None:
+    assert across_documents(question) is across

@@ -1,13 +1,11 @@
-"""The first-stage searches: window ids read back as paragraph keys, the translated channel's
-reuse of its hits, and channel sets kept per exhibit scope without mixing scopes."""
+"""The first-stage searches: window ids read back as paragraph keys, a channel's reuse of its
+last hits, lexical search overlapped with embedding, channel sets kept per exhibit scope."""
 
 from __future__ import annotations
 
 import pytest
-from llama_index.core.base.base_retriever import BaseRetriever
-from llama_index.core.schema import NodeWithScore, QueryBundle, TextNode
 
-from qa.hits import Translated, id_key
+from qa.hits import id_key
 from qa.settings import Settings
 from qa.types import Paragraph
 
@@ -33,31 +31,33 @@ def test_window_ids_are_paragraph_keys() -> None:
     assert id_key(f"{p.key}-w2") == (64, 31)
 
 
-class _Counting(BaseRetriever):
-    def __init__(self) -> None:
-        super().__init__()
-        self.asked: list[str] = []
+def test_a_channel_reuses_its_last_hits_and_searches_anew_for_another_question(
+    sample_settings: Settings,
+) -> None:
+    from qa.api import get_retriever
 
-    def _retrieve(self, query_bundle: QueryBundle) -> list[NodeWithScore]:
-        self.asked.append(query_bundle.query_str)
-        return [NodeWithScore(node=TextNode(text=query_bundle.query_str), score=1.0)]
-
-
-def test_translated_searches_once_per_question() -> None:
-    inner = _Counting()
-    t = Translated(inner)
-    first = t.retrieve("steel production capacity")
-    again = t.retrieve("steel production capacity")
-    assert [h.node.get_content() for h in again] == [h.node.get_content() for h in first]
-    assert len(inner.asked) == 1 and inner.asked[0]  # looked up as Chinese words, once
-    t.retrieve("iron ore reserves")
-    assert len(inner.asked) == 2 and inner.asked[1] != inner.asked[0]
+    r = get_retriever(sample_settings)
+    zh = r._channels(None, False, sample_settings.k).parts["bm25_zh"]
+    first = zh.retrieve("steel production capacity")
+    assert first and all(h.node.metadata["lang"] == "zh" for h in first)
+    assert [h.node.node_id for h in zh.retrieve("steel production capacity")] == [
+        h.node.node_id for h in first
+    ]
+    other = zh.retrieve("iron ore reserves")
+    assert [h.node.node_id for h in other] != [h.node.node_id for h in first]
+    assert zh.retrieve("zzqx qqvb") == []  # no English word the lexicon knows: nothing to search
 
 
-def test_translated_without_chinese_words_searches_nothing() -> None:
-    inner = _Counting()
-    assert Translated(inner).retrieve("zzqx qqvb") == []
-    assert inner.asked == []
+def test_the_lexical_channels_run_while_the_question_is_embedded(sample_settings: Settings) -> None:
+    from qa.api import get_retriever
+
+    r = get_retriever(sample_settings)
+    q = "How much crude steel capacity was cut in 2016 and 2017?"
+    r.clear_caches()
+    overlapped = [p.paragraph.key for p in r.search(q)]
+    embedded_first = [p.paragraph.key for p in r.search(q)]  # the vector is cached now
+    assert overlapped == embedded_first and len(overlapped) == sample_settings.k
+    assert q in r._query_vectors
 
 
 def test_channel_sets_are_kept_per_scope(sample_settings: Settings) -> None:

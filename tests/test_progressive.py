@@ -145,3 +145,27 @@ def test_sigkill_after_the_lexical_generation_leaves_it_serving(tmp_path: Path) 
     assert all(c.verified for c in answer.citations) and "WTO" in answer.text
     sources, _ = find_sources([SAMPLE])
     assert stale_reason(settings.store, sources, settings) is not None
+
+
+def test_build_status_says_what_the_app_shows(record: Path, tmp_path: Path) -> None:
+    from index.progressive import build_status
+
+    settings = Settings(store=tmp_path / "store", progressive_min_texts=0)
+    assert build_status(settings.store) == ""  # no index yet
+
+    def stop(done: int, total: int) -> None:
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        build([record], settings, progress=stop)
+    gen = current(settings.store)
+    assert gen is not None
+    total = json.loads((gen / PROGRESS).read_text(encoding="utf-8"))["total"]
+    assert "while dense search is built: " in build_status(settings.store)
+    assert f"/{total} texts). Answers use it when the build finishes." in build_status(settings.store)
+    (gen / PROGRESS).write_text(json.dumps({"done": 1, "total": 4}), encoding="utf-8")
+    assert "25% (1/4 texts)" in build_status(settings.store)
+    (gen / PROGRESS).unlink()
+    assert build_status(settings.store).endswith("built: starting. Answers use it when the build finishes.")
+    build([record], settings)
+    assert total > 0 and build_status(settings.store) == ""
