@@ -84,6 +84,11 @@ def read_progress(generation: Path) -> dict[str, Any]:
     return got if isinstance(got, dict) else {}
 
 
+def _counts(generation: Path) -> tuple[int, int]:
+    got = read_progress(generation)
+    return int(got.get("done", 0)), int(got.get("total", 0))
+
+
 def dense_pending(manifest: dict[str, Any]) -> bool:
     """True for a progressive build's lexical-only generation (stores before them have no key)."""
     return manifest.get("dense", "complete") != "complete"
@@ -93,8 +98,7 @@ def dense_note(manifest: dict[str, Any], generation: Path) -> str | None:
     """What an answer from this generation says about its channels, or None if it has them all."""
     if not dense_pending(manifest):
         return None
-    got = read_progress(generation)
-    done, total = int(got.get("done", 0)), int(got.get("total", 0))
+    done, total = _counts(generation)
     share = f"{100 * done // total}% built" if total else "not built"
     return (
         f"lexical search only (BM25): dense search {share}; answers improve when the build "
@@ -117,8 +121,7 @@ def build_status(store: Path) -> str:
         return ""
     if not isinstance(manifest, dict) or not dense_pending(manifest):
         return ""
-    got = read_progress(gen)
-    done, total = int(got.get("done", 0)), int(got.get("total", 0))
+    done, total = _counts(gen)
     share = f"{100 * done // total}% ({done}/{total} texts)" if total else "starting"
     return (
         f"Index: answering with keyword search (BM25) while dense search is built: {share}. "
