@@ -57,8 +57,12 @@ def run_eval(
     sample: int | None = None,
     baselines: bool = False,
     progress: Progress | None = None,
+    race: Callable[[Any], dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
-    """Evaluate ``settings``' store and answerer on the gold file; returns the report dict."""
+    """Evaluate ``settings``' store and answerer on the gold file; returns the report dict.
+
+    ``race``, with ``baselines``, is handed LlamaIndex's hybrid retriever once it is built
+    (``eval.bench`` times it beside ExhibitQA's search)."""
     items = load_gold(gold_path)[:limit] if limit else load_gold(gold_path)
     if sample and sample < len(items):
         # Evenly spaced, so a slow answerer's subset still spans every exhibit and question type.
@@ -120,7 +124,9 @@ def run_eval(
 
         report["baselines"] = {m: _retrieval_summary(results, m, k) for m in methods}
         report["baselines"]["llamaindex_ootb"] = llamaindex_ootb(items, located, retriever, settings)
-        report["baselines"]["llamaindex_hybrid"] = llamaindex_hybrid(items, located, retriever, settings)
+        report["baselines"]["llamaindex_hybrid"] = llamaindex_hybrid(
+            items, located, retriever, settings, race=race
+        )
     return report
 
 

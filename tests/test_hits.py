@@ -1,11 +1,12 @@
-"""The first-stage searches: window ids read back as paragraph keys, a channel's reuse of its
-last hits, lexical search overlapped with embedding, channel sets kept per exhibit scope."""
+"""The first-stage searches: window ids read back as paragraph keys, BM25 query terms as bm25s
+makes them, a channel's reuse of its last hits, fusion as LlamaIndex's, channel sets kept per
+exhibit scope."""
 
 from __future__ import annotations
 
 import pytest
 
-from qa.hits import id_key
+from qa.hits import id_key, query_tokens
 from qa.settings import Settings
 from qa.types import Paragraph
 
@@ -48,16 +49,76 @@ def test_a_channel_reuses_its_last_hits_and_searches_anew_for_another_question(
     assert zh.retrieve("zzqx qqvb") == []  # no English word the lexicon knows: nothing to search
 
 
-def test_the_lexical_channels_run_while_the_question_is_embedded(sample_settings: Settings) -> None:
+QUESTIONS = [
+    "How much crude steel capacity was cut in 2016 and 2017?",
+    "Who chaired the afternoon session of the meeting in Nantong?",
+    "What is the R&D spending of the steel industry?",
+    "钢铁行业的产能利用率是多少？",
+]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        *QUESTIONS,
+        "",
+        "the of and",  # stopwords only
+        "Is it AT&T's or R&D's?",
+        "Shipbuilding SHIPBUILDERS shipbuilders' ship-building",
+        "2016年粗钢产能 fell by 65 million tonnes",
+        "  spaces\tand\nnewlines  ",
+    ],
+)
+def test_query_tokens_are_bm25s_tokens(text: str) -> None:
+    import bm25s
+    import Stemmer
+
+    from index.store import BM25_TOKEN_PATTERN
+
+    stemmer = Stemmer.Stemmer("english")
+    theirs = bm25s.tokenize(
+        text, stemmer=stemmer, token_pattern=BM25_TOKEN_PATTERN, return_ids=False, show_progress=False
+    )[0]
+    assert query_tokens(text, BM25_TOKEN_PATTERN, stemmer) == theirs
+
+
+@pytest.mark.parametrize("question", QUESTIONS)
+def test_rank_fusion_ranks_as_llamaindex_fusion(sample_settings: Settings, question: str) -> None:
+    from llama_index.core.llms import MockLLM
+    from llama_index.core.retrievers import QueryFusionRetriever
+    from llama_index.core.schema import QueryBundle
+
     from qa.api import get_retriever
 
     r = get_retriever(sample_settings)
-    q = "How much crude steel capacity was cut in 2016 and 2017?"
+    chan = r._channels(None, question.isascii() is False, sample_settings.k)
+    bundle = QueryBundle(question, embedding=r.embed_query(question))
+    ours = chan.fused.retrieve(bundle)
+    theirs = QueryFusionRetriever(
+        list(chan.parts.values()),
+        mode="reciprocal_rerank",  # type: ignore[arg-type]
+        similarity_top_k=chan.fused.top,
+        num_queries=1,
+        use_async=False,
+        llm=MockLLM(),
+    ).retrieve(bundle)
+    assert len(ours) == min(chan.fused.top, len(theirs)) and len(ours) > sample_settings.k
+    assert [(h.node.node_id, round(h.score or 0, 9)) for h in ours] == [
+        (h.node.node_id, round(h.score or 0, 9)) for h in theirs
+    ]
+
+
+def test_a_search_embeds_the_question_once(sample_settings: Settings) -> None:
+    from qa.api import get_retriever
+
+    r = get_retriever(sample_settings)
+    q = QUESTIONS[0]
     r.clear_caches()
-    overlapped = [p.paragraph.key for p in r.search(q)]
-    embedded_first = [p.paragraph.key for p in r.search(q)]  # the vector is cached now
-    assert overlapped == embedded_first and len(overlapped) == sample_settings.k
-    assert q in r._query_vectors
+    first = [p.paragraph.key for p in r.search(q)]
+    assert q in r._query_vectors and len(first) == sample_settings.k
+    assert [p.paragraph.key for p in r.search(q)] == first  # from the cached vector
+    r.clear_caches()
+    assert r.search(q, method="bm25") and q not in r._query_vectors  # BM25 alone needs no vector
 
 
 def test_channel_sets_are_kept_per_scope(sample_settings: Settings) -> None:
