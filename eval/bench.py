@@ -301,9 +301,9 @@ def to_markdown(b: dict[str, Any]) -> str:
         "|---|---|---|---|---|---|",
         *(f"| {' | '.join(str(c) for c in row)} |" for row in rows),
         "",
-        f"Where ExhibitQA's query time goes (p50): embedding the question {embed} ms (the two BM25 "
-        f"channels run meanwhile), then dense search, fusion and quotas: "
-        f"{round(b['retrieval_p50_ms'] - embed, 1)} ms beyond it.",
+        f"Where ExhibitQA's query time goes (p50): embedding the question {embed} ms, then dense "
+        f"search, the two BM25 channels, fusion and quotas: {round(b['retrieval_p50_ms'] - embed, 1)} "
+        "ms beyond it.",
         "",
         *(_race_line(b["race"]) if "race" in b else []),
         "| measure | value |",

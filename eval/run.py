@@ -257,6 +257,7 @@ _REASON_KINDS = {
     "which no cited paragraph contains": "figure not in cited paragraph",
     "instruction to a model": "instruction to a model",
     "no cite": "no cite",
+    "restates the question": "restates the question",
 }
 
 

@@ -11,6 +11,7 @@ from qa.answering.checks import (
     check_sentence,
     figures,
     parse_output,
+    restates,
 )
 from qa.answering.prompt import build_prompt, estimate_tokens, parse_key
 from qa.types import Paragraph, Passage
@@ -294,3 +295,50 @@ def test_complete_sentences_of_a_reply_still_streaming(buffer: str, texts: list[
     from qa.answering.checks import complete_sentences
 
     assert [s.text for s in complete_sentences(buffer)] == texts
+
+
+@pytest.mark.parametrize(
+    ("sentence", "question", "expected"),
+    [
+        # The question turned into a statement: nothing answered.
+        (
+            "China's tightened restrictions on scrap imports have led some communities to end recycling.",
+            "How have China's tightened restrictions on scrap imports led some communities to end recycling?",
+            True,
+        ),
+        (
+            "The plan set a target for steel capacity.",
+            "What target did the plan set for steel capacity?",
+            True,
+        ),
+        # A word the question lacks is an answer (a figure, a name, a mechanism).
+        ("The plan set a target of 100 million tons.", "What target did the plan set?", False),
+        (
+            "The restrictions raised the costs of recycling, leading communities to end programs.",
+            "How have the restrictions led communities to end recycling programs?",
+            False,
+        ),
+        ("Wang Yingsheng chaired the afternoon session.", "Who chaired the afternoon session?", False),
+        # A yes/no question is answered by repeating it as a statement.
+        ("China joined the WTO in 2001.", "Did China join the WTO in 2001?", False),
+        ("The notice says which firms qualify.", "Does the notice say which firms qualify?", False),
+        # No question given, or no words to judge.
+        ("The plan set a target.", "", False),
+        ("", "What target did the plan set?", False),
+    ],
+)
+def test_restates(sentence: str, question: str, expected: bool) -> None:
+    assert restates(sentence, question) is expected
+
+
+def test_a_sentence_that_restates_the_question_is_dropped() -> None:
+    question = "How much higher was the price in China than in South Korea?"
+    restating = sentence(
+        "The price in China was higher than in South Korea.", ("68.5", "higher than that in South Korea")
+    )
+    c = check_sentence(restating, SOURCES, question)
+    assert c.dropped is not None and "restates the question" in c.dropped.reason and not c.citations
+    # The same sentence is kept when no question is given (the check is the question's).
+    assert check_sentence(restating, SOURCES).dropped is None
+    answering = sentence("It was nearly 800 yuan per ton higher.", ("68.5", "nearly 800 yuan per ton higher"))
+    assert check_sentence(answering, SOURCES, question).dropped is None

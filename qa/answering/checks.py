@@ -2,7 +2,8 @@
 
 The model's words are never trusted: a cite survives only if its key names a source that was
 shown and its quote is verbatim in that paragraph, and a sentence survives only if it keeps a
-cite and every figure it states is in a paragraph it cites.
+cite and every figure it states is in a paragraph it cites, and, for an open question, says
+something the question does not already say.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from pydantic import AliasChoices, BaseModel, Field, ValidationError
 
 from qa.answering.prompt import parse_key
 from qa.cites import normalize, quote_in
+from qa.text import terms
 from qa.types import Citation, Dropped, Paragraph
 
 
@@ -167,6 +169,24 @@ def _only_source_with(quote: str, sources: Mapping[tuple[int, int], Paragraph]) 
     return homes[0] if len(homes) == 1 else None
 
 
+# An open question asks for something (what, who, when, why, how ...); a yes/no question opens
+# with a verb ("Did USTR cite ...?"), and there repeating its words is the answer.
+_WH_RE = re.compile(r"\b(?:what|which|who|whom|whose|when|where|why|how)\b", re.I)
+_YES_NO_RE = re.compile(
+    r"^\W*(?:is|are|was|were|do|does|did|has|have|had|can|could|will|would|shall|should|may|might|must)\b",
+    re.I,
+)
+
+
+def restates(sentence: str, question: str) -> bool:
+    """Whether ``sentence`` only restates the open ``question``: every content term it uses is
+    the question's ("How did X lead to Y?" -> "X led to Y."), so it answers nothing."""
+    if not _WH_RE.search(question) or _YES_NO_RE.match(question):
+        return False
+    said = set(terms(sentence))
+    return bool(said) and said <= set(terms(question))
+
+
 @dataclass(frozen=True)
 class Checked:
     """An answer sentence after verification: the cites that held, or why it was dropped."""
@@ -177,9 +197,12 @@ class Checked:
     dropped: Dropped | None
 
 
-def check_sentence(sentence: OutputSentence, sources: Mapping[tuple[int, int], Paragraph]) -> Checked:
+def check_sentence(
+    sentence: OutputSentence, sources: Mapping[tuple[int, int], Paragraph], question: str = ""
+) -> Checked:
     """Keep the cites of ``sentence`` that point into ``sources`` with a verbatim quote; drop the
-    sentence if none is left or a figure it states is in none of its cited paragraphs."""
+    sentence if none is left, a figure it states is in none of its cited paragraphs, or it only
+    restates ``question`` (an open question, when given)."""
     text = sentence.text.strip()
     kept: list[Citation] = []
     lost: list[tuple[str, str]] = []
@@ -216,4 +239,8 @@ def check_sentence(sentence: OutputSentence, sources: Mapping[tuple[int, int], P
     if missing:
         why = "states " + ", ".join(missing) + ", which no cited paragraph contains"
         return Checked(text, (), tuple(lost), Dropped(text, why))
+    if question and restates(text, question):
+        # Small models turn "How have X led to Y?" into "X have led to Y [cite]": true and cited,
+        # and no answer; the extractive answer, which quotes the mechanism, is worth more.
+        return Checked(text, (), tuple(lost), Dropped(text, "restates the question without answering it"))
     return Checked(text, tuple(kept), tuple(lost), None)

@@ -143,7 +143,7 @@ class LLMAnswerer:
                     sentence = compose.resolve(
                         compose.with_figure_cites(sentence, evidence_used), evidence_used
                     )
-                checked = check_sentence(sentence, sources)
+                checked = check_sentence(sentence, sources, question)
                 for key, why in checked.dropped_cites:
                     notes.append(
                         f"cite {key!r} {why}"
