@@ -12,7 +12,7 @@ from index.atomic import generation_id
 from qa.answering import REFUSAL, Draft, evidence, get_answerer
 from qa.cites import remove_cites, verify
 from qa.followup import Turn, condense
-from qa.parts import Part, across_documents, combine, split
+from qa.parts import Part, across_documents, combine, fill_in, split
 from qa.questions import clean_question, exhibits_named, exhibits_referenced
 from qa.retrieve import Retriever
 from qa.settings import Settings
@@ -206,6 +206,15 @@ def ask_stream(
                 draft = item
             else:
                 yield item
+        if len(parts) > 1 and not draft.refused:
+            # A small model answering two parts at once tends to answer one: each part it left
+            # out gets its quoted answer, found in the part's own passages as offline.
+            quoting = get_answerer(settings, "extractive")
+            draft = fill_in(
+                parts,
+                draft,
+                [quoting.answer(p.text, ps, retriever) for p, ps in zip(parts, per_part, strict=True)],
+            )
     timings["answer"] = (time.perf_counter() - t2) * 1000
 
     kept, dropped = verify(draft.citations, evidence(passages, retriever.paragraphs))

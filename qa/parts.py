@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from qa.answering.base import REFUSAL, Draft
 from qa.followup import Turn, condense
@@ -159,6 +159,31 @@ def combine(parts: Sequence[Part], drafts: Sequence[Draft]) -> Draft:
         support=max(supports) if supports else None,
         dropped=tuple(x for d in drafts for x in d.dropped),
         answered_by=next((d.answered_by for d in drafts if d.answered_by), None),
+    )
+
+
+def fill_in(parts: Sequence[Part], written: Draft, quoted: Sequence[Draft]) -> Draft:
+    """A writing model's answer to a question in parts, with the quoted answer of each part it
+    left out. A part is left out when the model cites none of the paragraphs that the part's
+    own quoted (extractive) answer cites; a part with no quoted answer adds nothing."""
+    if written.refused:
+        return written
+    cited = {(c.exhibit, c.paragraph) for c in written.citations}
+    lines: list[str] = []
+    cites = list(written.citations)
+    notes = list(written.notes)
+    for i, (part, draft) in enumerate(zip(parts, quoted, strict=True), 1):
+        keys = {(c.exhibit, c.paragraph) for c in draft.citations}
+        if draft.refused or not keys or keys & cited:
+            continue
+        body = " ".join(f"\u201c{c.quote}\u201d {c.render()}" for c in draft.citations)
+        lines.append(f"({i}) {_label(part, parts)} \u2014 {body}")
+        cites.extend(c for c in draft.citations if c not in cites)
+        notes.append(f"part {i} is not in the written answer: its quoted answer is added")
+    if not lines:
+        return written
+    return replace(
+        written, text=written.text + "\n" + "\n".join(lines), citations=tuple(cites), notes=tuple(notes)
     )
 
 

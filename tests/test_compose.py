@@ -164,3 +164,36 @@ def test_a_combined_sentence_passes_the_figure_check_with_both_cites() -> None:
     assert [(c.exhibit, c.paragraph) for c in checked.citations] == [(62, 3), (63, 8)]
     bare = check_sentence(resolve(s, TWO), evidence_sources(TWO))
     assert bare.dropped is not None and "9" in bare.dropped.reason
+
+
+def test_a_part_the_model_leaves_out_gets_its_quoted_answer(sample_settings: Settings) -> None:
+    q = "When was the MIIT steel plan issued and which body issued it?"
+    # Refusal off: the test is about which parts the written answer covers, not about support.
+    settings = sample_settings.model_copy(update={"refuse_below": 0.0})
+    quoted = ask(q, settings=settings)  # extractive: each part answered from its own passages
+    per_part = [
+        {(int(e), int(p)) for e, p in re.findall(r"\[Ex\. (\d+) \u00b6 (\d+)\]", line)}
+        for line in quoted.text.splitlines()
+    ]
+    assert len(per_part) == 2 and all(per_part), quoted.text
+    every = set().union(*per_part)
+
+    def script(body: dict[str, Any]) -> Reply:
+        # The model answers from one sentence, of a paragraph that some part's answer lacks.
+        lines = evidence_of(body)
+        n = next((n for n, e, p, _ in lines if (e, p) not in every), None)
+        n = next((n for n, e, p, _ in lines if sum((e, p) in k for k in per_part) == 1), n)
+        return reply(("The plan sets out the industry's course.", [str(n)]))
+
+    with FakeOpenAI([], default=script) as fake:
+        a = ask(q, settings=llm_settings(settings, fake, llm_evidence="sentences"))
+    ex, para = a.citations[0].exhibit, a.citations[0].paragraph  # the model's own cite comes first
+    left_out = [i for i, keys in enumerate(per_part, 1) if (ex, para) not in keys]
+    assert left_out, "the model's one cite must miss a part for this test to mean anything"
+    assert a.mode == "openai" and a.text.splitlines()[0].startswith("The plan sets out the industry's course")
+    cited = {(c.exhibit, c.paragraph) for c in a.citations}
+    assert all(per_part[i - 1] <= cited for i in left_out)
+    assert [n for n in a.notes if "is not in the written answer" in n] == [
+        f"part {i} is not in the written answer: its quoted answer is added" for i in left_out
+    ]
+    assert all(any(line.startswith(f"({i}) ") for line in a.text.splitlines()) for i in left_out)

@@ -8,7 +8,7 @@ import pytest
 
 from qa.answering.base import REFUSAL, Draft
 from qa.followup import Turn, condense, is_followup, key_terms, leans_on
-from qa.parts import Part, across_documents, combine, compared, coordinated, split
+from qa.parts import Part, across_documents, combine, compared, coordinated, fill_in, split
 from qa.questions import BACKWARD_RE, CAUSAL_RE, asks_reason
 from qa.types import Citation
 
@@ -355,3 +355,47 @@ def test_a_joined_part_that_stands_alone_carries_nothing() -> None:
 )
 def test_questions_across_documents(question: str, across: bool) -> None:
     assert across_documents(question) is across
+
+
+def _cited(quote: str, ex: int, para: int) -> Draft:
+    return Draft(
+        f"{quote} [Ex. {ex} \u00b6 {para}]", (Citation(ex, para, quote),), refused=False, support=0.5
+    )
+
+
+def test_fill_in_adds_the_quoted_answer_of_a_part_the_model_left_out() -> None:
+    parts = [Part("When was it issued?"), Part("Who issued it?")]
+    written = Draft("It was issued in 2016 [Ex. 62 \u00b6 1].", (Citation(62, 1, "in 2016"),), refused=False)
+    quoted = [_cited("Issued in 2016.", 62, 1), _cited("The State Council issued it.", 62, 4)]
+    d = fill_in(parts, written, quoted)
+    assert d.text.splitlines()[0] == written.text  # the model's answer first, as written
+    assert (
+        d.text.splitlines()[1]
+        == "(2) Who issued it? \u2014 \u201cThe State Council issued it.\u201d [Ex. 62 \u00b6 4]"
+    )
+    assert [(c.exhibit, c.paragraph) for c in d.citations] == [(62, 1), (62, 4)]
+    assert "part 2 is not in the written answer: its quoted answer is added" in d.notes
+
+
+@pytest.mark.parametrize(
+    "quoted",
+    [
+        # The model cites each part's paragraph: nothing to add.
+        [_cited("Issued in 2016.", 62, 1), _cited("The State Council issued it.", 62, 1)],
+        # The part it left out has no quoted answer either.
+        [_cited("Issued in 2016.", 62, 1), Draft(REFUSAL, (), refused=True)],
+    ],
+)
+def test_fill_in_keeps_a_complete_answer_as_written(quoted: list[Draft]) -> None:
+    parts = [Part("When was it issued?"), Part("Who issued it?")]
+    written = Draft("It was issued in 2016 [Ex. 62 \u00b6 1].", (Citation(62, 1, "in 2016"),), refused=False)
+    assert fill_in(parts, written, quoted) == written
+
+
+def test_fill_in_leaves_a_refusal_alone() -> None:
+    refused = Draft(REFUSAL, (), refused=True)
+    parts = [Part("When was it issued?"), Part("Who issued it?")]
+    assert (
+        fill_in(parts, refused, [_cited("Issued in 2016.", 62, 1), _cited("By the State Council.", 62, 4)])
+        == refused
+    )
