@@ -12,7 +12,6 @@ filters are numpy masks / Chroma ``where`` clauses built once, and a hit is just
 
 from __future__ import annotations
 
-import functools
 import re
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -39,18 +38,14 @@ _ID_RE = re.compile(r"ex(\d+)-p(\d+)(?:-w\d+)?")
 RRF_K = 60.0
 
 
-@functools.lru_cache(maxsize=8)
-def _finder(pattern: str) -> Callable[[str], list[str]]:
-    return re.compile(pattern).findall
-
-
 def query_tokens(text: str, pattern: str, stemmer: Any) -> list[str]:
     """A question's BM25 terms exactly as ``bm25s.tokenize`` makes them (lower case, the token
     pattern, English stopwords dropped, stemmed), without its per-call vocabulary and progress
     bars: the tokenizer was a fifth of a channel's time."""
     from bm25s.stopwords import STOPWORDS_EN
 
-    words = [w for w in _finder(pattern)(text.lower()) if w not in STOPWORDS_EN]
+    # re keeps the compiled pattern in its own cache.
+    words = [w for w in re.findall(pattern, text.lower()) if w not in STOPWORDS_EN]
     return list(stemmer.stemWords(words)) if words else []
 
 
