@@ -255,6 +255,7 @@ _REASON_KINDS = {
     "not one of the sources": "not one of the sources",
     "not verbatim": "not verbatim",
     "which no cited paragraph contains": "figure not in cited paragraph",
+    "which no cited paragraph names": "name not in cited paragraph",
     "instruction to a model": "instruction to a model",
     "no cite": "no cite",
     "restates the question": "restates the question",

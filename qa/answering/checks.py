@@ -2,8 +2,9 @@
 
 The model's words are never trusted: a cite survives only if its key names a source that was
 shown and its quote is verbatim in that paragraph, and a sentence survives only if it keeps a
-cite and every figure it states is in a paragraph it cites, and, for an open question, says
-something the question does not already say.
+cite, every figure and name it states is in a paragraph it cites, and, for an open question,
+it says something the question does not already say. A cite that adds nothing the sentence
+states beyond its other cites is removed (``grounding.needed``).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import Any
 
 from pydantic import AliasChoices, BaseModel, Field, ValidationError
 
+from qa.answering.grounding import missing_names, needed
 from qa.answering.prompt import parse_key
 from qa.cites import normalize, quote_in
 from qa.text import terms
@@ -200,9 +202,9 @@ class Checked:
 def check_sentence(
     sentence: OutputSentence, sources: Mapping[tuple[int, int], Paragraph], question: str = ""
 ) -> Checked:
-    """Keep the cites of ``sentence`` that point into ``sources`` with a verbatim quote; drop the
-    sentence if none is left, a figure it states is in none of its cited paragraphs, or it only
-    restates ``question`` (an open question, when given)."""
+    """Keep the cites of ``sentence`` that point into ``sources`` with a verbatim quote and add
+    something; drop the sentence if none is left, a figure or name it states is in none of its
+    cited paragraphs, or it only restates ``question`` (an open question, when given)."""
     text = sentence.text.strip()
     kept: list[Citation] = []
     lost: list[tuple[str, str]] = []
@@ -233,14 +235,34 @@ def check_sentence(
     if not kept:
         why = "no cite" if not sentence.cites else "no valid cite (" + "; ".join(r for _, r in lost) + ")"
         return Checked(text, (), tuple(lost), Dropped(text, why))
-    cited_text = " ".join(sources[(c.exhibit, c.paragraph)].text for c in kept)
-    stated = stated_figures(text)
-    missing = [n for n in stated if not figure_in(n, cited_text)]
+    cited_paras = [sources[(c.exhibit, c.paragraph)] for c in kept]
+    cited_text = " ".join(p.text for p in cited_paras)
+    # The cited paragraphs' document titles and section headings are the record's words too:
+    # "the 2022 meeting" or "the MIIT plan" is often named there and not in the paragraph.
+    context = " ".join([cited_text, *{p.title for p in cited_paras}, *{p.heading for p in cited_paras}])
+    missing = [n for n in stated_figures(text) if not figure_in(n, context)]
     if missing:
         why = "states " + ", ".join(missing) + ", which no cited paragraph contains"
         return Checked(text, (), tuple(lost), Dropped(text, why))
+    # A Chinese paragraph writes names in Chinese, so a sentence citing one is not name-checked.
+    if all(p.lang != "zh" for p in cited_paras):
+        unnamed = missing_names(text, context)
+        if unnamed:
+            why = "names " + ", ".join(unnamed) + ", which no cited paragraph names"
+            return Checked(text, (), tuple(lost), Dropped(text, why))
     if question and restates(text, question):
         # Small models turn "How have X led to Y?" into "X have led to Y [cite]": true and cited,
         # and no answer; the extractive answer, which quotes the mechanism, is worth more.
         return Checked(text, (), tuple(lost), Dropped(text, "restates the question without answering it"))
+    if len(kept) > 1:
+        keep = set(needed(text, question, [p.text for p in cited_paras]))
+        for i, c in enumerate(kept):
+            if i not in keep:
+                lost.append(
+                    (
+                        f"{c.exhibit}.{c.paragraph}",
+                        "adds nothing the sentence states that its other cites lack",
+                    )
+                )
+        kept = [c for i, c in enumerate(kept) if i in keep]
     return Checked(text, tuple(kept), tuple(lost), None)
