@@ -25,6 +25,8 @@ class Open:
     support: float
     right: bool  # answerable: the key facts are in the answer; unanswerable: always False
     near_miss: bool = False
+    cites: int = 0  # pin cites the answer gives
+    good_cites: int = 0  # ... of them, to a paragraph holding the gold evidence
 
 
 def point(items: Sequence[Open], threshold: float) -> dict[str, float]:
@@ -43,7 +45,15 @@ def point(items: Sequence[Open], threshold: float) -> dict[str, float]:
         "false_refusal_rate": share(ans, lambda i: i.support < threshold),
         "answered_wrongly": share(ans, lambda i: i.support >= threshold and not i.right),
         "answerable_accuracy": share(ans, lambda i: i.support >= threshold and i.right),
+        # Every cite of every answer given at this threshold; a cite for an unanswerable
+        # question is a wrong one.
+        "citation_precision": _precision([i for i in items if i.support >= threshold]),
     }
+
+
+def _precision(answered: Sequence[Open]) -> float:
+    cites = sum(i.cites for i in answered)
+    return sum(i.good_cites for i in answered) / cites if cites else float("nan")
 
 
 def trade_off(items: Sequence[Open], chosen: float, steps: int = 101) -> dict[str, Any]:

@@ -17,7 +17,7 @@ from typing import Any
 
 from eval.gold import load_gold
 from eval.metrics import contains_facts, mean, percentile
-from qa.answering.local import stop_server
+from qa.answering.local import stop_servers
 from qa.api import ask_stream
 from qa.settings import Settings
 from qa.types import Answer
@@ -28,6 +28,7 @@ CONFIGS: dict[str, dict[str, Any]] = {
     "evidence sentences, context 2048": {"llm_context_tokens": 2048},
     "4 evidence sentences": {"evidence_sentences": 4},
     "whole paragraphs": {"llm_evidence": "paragraphs"},
+    "second opinion on the writer's server": {"local_judge_context": 0},
 }
 
 
@@ -37,7 +38,7 @@ def run(settings: Settings, gold: Path, n: int, configs: list[str]) -> dict[str,
     out: dict[str, Any] = {"questions": len(items), "configs": {}}
     for name in configs:
         s = settings.model_copy(update={"mode": "local", "k": 4, **CONFIGS[name]})
-        stop_server(s)
+        stop_servers(s)
         totals, firsts, written, prompts, right = [], [], [], [], []
         for item in items:
             t0 = time.perf_counter()
@@ -60,7 +61,7 @@ def run(settings: Settings, gold: Path, n: int, configs: list[str]) -> dict[str,
             if answer.usage is not None:
                 prompts.append(answer.usage.prompt_tokens)
             right.append(not answer.refused and contains_facts(answer.text, item.answers, item.all_required))
-        stop_server(s)
+        stop_servers(s)
         out["configs"][name] = {
             "p50_s": percentile(totals, 50),
             "p95_s": percentile(totals, 95),

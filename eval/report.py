@@ -112,8 +112,8 @@ def trade_off_table(report: dict[str, Any]) -> str:
         "Plot: refusal_curve.png; calibration: calibration.png "
         f"(Brier {t['calibration']['brier']:.3f}, ECE {t['calibration']['ece']:.3f}).",
         "",
-        "| threshold | unanswerable refused | near-misses refused | answerable refused | answerable answered wrongly | answerable right |",
-        "|---|---|---|---|---|---|",
+        "| threshold | unanswerable refused | near-misses refused | answerable refused | answerable answered wrongly | answerable right | citation precision |",
+        "|---|---|---|---|---|---|---|",
     ]
     pts = [p for p in t["curve"] if round(p["threshold"] * 100) % 10 == 0]
     for p in sorted([*pts, {**t["chosen"], "chosen": True}], key=lambda p: p["threshold"]):
@@ -124,6 +124,7 @@ def trade_off_table(report: dict[str, Any]) -> str:
             _pct(p["false_refusal_rate"]),
             _pct(p["answered_wrongly"]),
             _pct(p["answerable_accuracy"]),
+            _pct(p.get("citation_precision", float("nan"))),
         ]
         if p.get("chosen"):
             cells = [f"**{c}**" for c in cells]

@@ -117,7 +117,7 @@ def run_eval(
         if progress:
             progress(n, len(items))
     report = summarize(results, gold_path, mode or settings.mode, k)
-    if (mode or settings.mode) in ("extractive", "extractive+check"):
+    if _states_support(mode or settings.mode, settings):
         report["trade_off"] = _trade_off(results, settings, k, mode or settings.mode)
     if baselines:
         from eval.baselines import llamaindex_hybrid, llamaindex_ootb
@@ -130,6 +130,14 @@ def run_eval(
     return report
 
 
+def _states_support(mode: str, settings: Settings) -> bool:
+    """Whether answers in ``mode`` carry a support to threshold: the scorer's, or in LLM modes
+    the second opinion's when it gates them (local mode unless it is off; openai when on)."""
+    if mode in ("extractive", "extractive+check"):
+        return True
+    return settings.second_opinion is not False if mode == "local" else bool(settings.second_opinion)
+
+
 def _trade_off(results: list[ItemResult], settings: Settings, k: int, mode: str) -> dict[str, Any]:
     """Every item's answer with refusal off, for the curve over all thresholds: an answered
     item's answer is the same with refusal off, so only refused items are asked again."""
@@ -139,7 +147,7 @@ def _trade_off(results: list[ItemResult], settings: Settings, k: int, mode: str)
 
     if settings.refuse_below is not None:
         chosen = settings.refuse_below
-    elif mode == "extractive+check":
+    elif mode != "extractive":  # extractive+check, or an LLM mode gated by the second opinion
         chosen = load_opinion().threshold
     else:
         chosen = ExtractiveAnswerer(settings).threshold
@@ -147,14 +155,25 @@ def _trade_off(results: list[ItemResult], settings: Settings, k: int, mode: str)
     opened = []
     for r in results:
         item = r.item
+        gold = r.located.paragraphs
         if not r.refused:
+            good = sum(key in gold for key in r.cited)
             opened.append(
-                Open(item.answerable, r.support or 0.0, item.answerable and r.correct, item.near_miss)
+                Open(
+                    item.answerable,
+                    r.support or 0.0,
+                    item.answerable and r.correct,
+                    item.near_miss,
+                    len(r.cited),
+                    good,
+                )
             )
             continue
         a = ask(item.question, k=k, settings=never, history=r.history)
         right = item.answerable and not a.refused and contains_facts(a.text, item.answers, item.all_required)
-        opened.append(Open(item.answerable, a.support or 0.0, right, item.near_miss))
+        keys = [(c.exhibit, c.paragraph) for c in a.citations]
+        good = sum(key in gold for key in keys)
+        opened.append(Open(item.answerable, a.support or 0.0, right, item.near_miss, len(keys), good))
     return trade_off(opened, chosen)
 
 

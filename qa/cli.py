@@ -184,14 +184,14 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
 
 def cmd_local(args: argparse.Namespace) -> int:
-    from qa.answering.local import ensure_server, running_server, stop_server
+    from qa.answering.local import ensure_server, running_server, stop_servers
 
     settings = _settings(args)
     if args.action == "start":
         server = ensure_server(settings)
         print(f"local model server at {server.base_url} (pid {server.pid}, model {server.model})")
     elif args.action == "stop":
-        print("stopped" if stop_server(settings) else "no local model server was running")
+        print("stopped" if stop_servers(settings) else "no local model server was running")
     else:
         found = running_server(settings)
         print(f"running at {found.base_url} (pid {found.pid})" if found else "not running")

@@ -182,6 +182,15 @@ class Settings(BaseSettings):
             "prompt cache), so a prompt that starts like an earlier one skips that part."
         ),
     )
+    local_judge_context: int = Field(
+        2048,
+        ge=0,
+        description=(
+            "Context window (tokens) of the separate local server the second opinion runs on; 0 runs it "
+            "on the writing model's server. Apart, the writing model keeps its fixed instructions "
+            "cached between questions instead of reading them again after each judgement."
+        ),
+    )
 
     def index_fingerprint(self) -> dict[str, object]:
         """The settings that shape the stored index; a change forces a rebuild."""

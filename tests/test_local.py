@@ -26,14 +26,14 @@ if importlib.util.find_spec("llama_cpp") is None:
 
 @pytest.fixture(scope="module")
 def local_settings(sample_settings: Settings) -> Iterator[Settings]:
-    from qa.answering.local import stop_server
+    from qa.answering.local import stop_servers
 
     # The gate (on by default in local mode) is tested on its own below: here the model writes.
     settings = sample_settings.model_copy(
         update={"mode": "local", "k": 4, "llm_context_tokens": 3072, "second_opinion": False}
     )
     yield settings
-    stop_server(settings)
+    stop_servers(settings)
 
 
 @pytest.mark.parametrize(
@@ -113,6 +113,14 @@ def test_local_mode_asks_the_judge_first_and_refuses_without_writing(
         assert refused.refused and refused.mode == "extractive+check"
     else:  # let through: the local model wrote, or its answer failed and the checked one stands
         assert refused.mode == "local" or any("survived verification" in n for n in refused.notes)
+    # The judge ran on a server of its own, so the writer's prompt prefix stays in its cache.
+    from qa.answering.local import judge_settings, running_server
+
+    writer, judge = running_server(settings), running_server(judge_settings(settings))
+    assert writer is not None and judge is not None and writer.pid != judge.pid
+    assert judge_settings(settings).llm_context_tokens == settings.local_judge_context
+    shared = settings.model_copy(update={"local_judge_context": 0})
+    assert judge_settings(shared) is shared  # 0: the writer's server judges too
 
 
 def _python(code: str, timeout: float = 600) -> str:

@@ -202,8 +202,24 @@ def test_trade_off_points_count_each_side() -> None:
     assert p["false_refusal_rate"] == pytest.approx(1 / 3)
     assert p["answered_wrongly"] == pytest.approx(1 / 3)
     assert p["answerable_accuracy"] == pytest.approx(1 / 3)
+    assert math.isnan(p["citation_precision"])  # no answer gave a cite
     t = trade_off(items, 0.5, steps=11)
-    assert len(t["curve"]) == 11 and t["chosen"] == p
+    assert len(t["curve"]) == 11 and t["chosen"].keys() == p.keys()
+    assert all(t["chosen"][key] == v for key, v in p.items() if key != "citation_precision")
+
+
+def test_trade_off_points_give_the_citation_precision_of_the_answers_given() -> None:
+    items = [
+        Open(True, 0.9, True, cites=2, good_cites=2),
+        Open(True, 0.6, False, cites=1, good_cites=0),
+        Open(False, 0.4, False, cites=2, good_cites=0),  # every cite of an unanswerable is wrong
+        Open(False, 0.1, False),
+    ]
+    assert point(items, 0.0)["citation_precision"] == pytest.approx(2 / 5)
+    # Refusing more removes the unanswerable item's cites, then the wrong answer's.
+    assert point(items, 0.5)["citation_precision"] == pytest.approx(2 / 3)
+    assert point(items, 0.7)["citation_precision"] == 1.0
+    assert math.isnan(point(items, 0.95)["citation_precision"])
 
 
 def test_training_learns_a_separable_signal_and_sets_the_threshold() -> None:

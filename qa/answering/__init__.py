@@ -34,17 +34,18 @@ def _local(settings: Settings) -> Answerer:
     import openai
 
     from qa.answering.llm import LLMAnswerer
-    from qa.answering.local import ensure_server
+    from qa.answering.local import ensure_server, judge_settings
     from qa.answering.opinion import CheckedAnswerer
 
     server = ensure_server(settings)
     gate = None
     if settings.second_opinion is not False:
-        # The same server judges: one model in memory.
+        # A server of its own (local.judge_settings), so the writer's prompt prefix stays cached.
+        judge = ensure_server(judge_settings(settings))
         client = openai.OpenAI(
-            base_url=server.base_url, api_key="local", timeout=settings.llm_timeout, max_retries=1
+            base_url=judge.base_url, api_key="local", timeout=settings.llm_timeout, max_retries=1
         )
-        gate = CheckedAnswerer(settings, client, server.model)
+        gate = CheckedAnswerer(settings, client, judge.model)
     return LLMAnswerer.for_local(settings, server, gate=gate)
 
 

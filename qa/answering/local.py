@@ -256,6 +256,25 @@ def server_env(environ: Mapping[str, str]) -> dict[str, str]:
     return {**environ, "GOMP_SPINCOUNT": SPIN_COUNT}
 
 
+def judge_settings(settings: Settings) -> Settings:
+    """The settings of the server the second opinion runs on.
+
+    Its own process by default: llama.cpp keeps the longest prompt prefix it has just read, so
+    on one server each judgement (a different prompt) evicts the writing model's fixed
+    instructions, about 150 tokens to read again on every answer (2.5 s on 2 cores). The
+    weights are memory-mapped, so the second process shares them with the first.
+    """
+    if not settings.local_judge_context:
+        return settings
+    return settings.model_copy(update={"llm_context_tokens": settings.local_judge_context})
+
+
+def stop_servers(settings: Settings) -> bool:
+    """Stop the writing model's server and the second opinion's; True when one was running."""
+    stopped = [stop_server(s) for s in {id(x): x for x in (settings, judge_settings(settings))}.values()]
+    return any(stopped)
+
+
 def stop_server(settings: Settings) -> bool:
     """Stop the recorded server, if any; True when one was running."""
     path = _state_file(settings)

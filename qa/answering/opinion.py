@@ -186,9 +186,9 @@ def for_settings(settings: Settings) -> CheckedAnswerer:
 
         endpoint = LLMAnswerer.for_endpoint(settings)  # says what to set when nothing is
         return CheckedAnswerer(settings, endpoint.client, endpoint.model)
-    from qa.answering.local import ensure_server
+    from qa.answering.local import ensure_server, judge_settings
 
-    server = ensure_server(settings)
+    server = ensure_server(judge_settings(settings))
     client = openai.OpenAI(
         base_url=server.base_url, api_key="local", timeout=settings.llm_timeout, max_retries=1
     )
