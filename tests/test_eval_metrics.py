@@ -137,3 +137,23 @@ def test_duplicate_ids_and_missing_file(tmp_path: Path) -> None:
         load_gold(_gold(tmp_path, item, item))
     with pytest.raises(GoldError, match="no such gold file"):
         load_gold(tmp_path / "missing.jsonl")
+
+
+@pytest.mark.parametrize(
+    ("mode", "second_opinion", "curve"),
+    [
+        ("extractive", None, True),
+        ("extractive+check", None, True),
+        ("local", None, True),  # gated by the second opinion unless it is turned off
+        ("local", False, False),
+        ("openai", None, False),  # ungated unless it is turned on
+        ("openai", True, True),
+    ],
+)
+def test_the_refusal_curve_is_drawn_for_every_mode_whose_answers_carry_a_support(
+    mode: str, second_opinion: bool | None, curve: bool
+) -> None:
+    from eval.run import _states_support
+    from qa.settings import Settings
+
+    assert _states_support(mode, Settings(second_opinion=second_opinion)) is curve
