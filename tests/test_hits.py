@@ -133,3 +133,29 @@ def test_channel_sets_are_kept_per_scope(sample_settings: Settings) -> None:
     assert [p.paragraph.key for p in r.search(q)] == whole
     assert {p.paragraph.exhibit for p in r.search(q, exhibits=[64])} == {64}
     assert len(set(whole)) == len(whole) and {p.paragraph.exhibit for p in r.search(q)} != {64}
+
+
+@pytest.mark.parametrize("question", [*QUESTIONS, "How many product codes?"])
+def test_the_dense_channel_finds_the_exact_nearest_windows(sample_settings: Settings, question: str) -> None:
+    import numpy as np
+    from llama_index.core.schema import QueryBundle
+
+    from qa.api import get_retriever
+    from qa.hits import id_key
+
+    r = get_retriever(sample_settings)
+    chan = r._channels(None, False, sample_settings.k)
+    qv = np.asarray(r.embed_query(question))
+    got = chan.parts["dense"].retrieve(QueryBundle(question, embedding=list(qv)))
+    # Chroma's HNSW answer, against an exact search of every stored window: the same closeness
+    # at every rank (duplicated paragraphs tie exactly, so keys alone could differ in order).
+    every = r._collection.get(include=["embeddings"])
+    vectors = np.asarray(every["embeddings"])
+    cosine = vectors @ qv / np.linalg.norm(vectors, axis=1) / np.linalg.norm(qv)
+    exact: dict[tuple[int, int], float] = {}
+    for i in np.argsort(-cosine, kind="stable")[: sample_settings.candidates]:
+        key = id_key(every["ids"][i])
+        if key not in r._boilerplate:
+            exact.setdefault(key, float(cosine[i]))
+    assert len(got) == len(exact)
+    assert np.allclose([h.score for h in got], list(exact.values()), atol=1e-5)

@@ -115,7 +115,9 @@ def read_question(question: str, tools: Toolkit) -> Question:
     return Question(
         text=question,
         kind=question_type(question),
-        weights={t: tools.idf(t) for t in set(q_terms)},
+        # In the question's order: summed in a set's order, which changes from process to
+        # process (string hashing), the same weights gave coverages differing in the last bits.
+        weights={t: tools.idf(t) for t in dict.fromkeys(q_terms)},
         bigrams=frozenset(zip(q_terms, q_terms[1:], strict=False)),
         names=tuple(w for w in words if not w[0].isdigit()),
         numbers=tuple(w for w in words if w[0].isdigit()),
