@@ -158,4 +158,4 @@ def test_the_dense_channel_finds_the_exact_nearest_windows(sample_settings: Sett
         if key not in r._boilerplate:
             exact.setdefault(key, float(cosine[i]))
     assert len(got) == len(exact)
-    assert np.allclose([h.score for h in got], list(exact.values()), atol=1e-5)
+    assert np.allclose([h.score or 0.0 for h in got], list(exact.values()), atol=1e-5)
