@@ -17,7 +17,7 @@ from typing import Any
 
 from pydantic import AliasChoices, BaseModel, Field, ValidationError
 
-from qa.answering.grounding import missing_names, needed
+from qa.answering.grounding import REFERENCE_RE, missing_names, needed
 from qa.answering.prompt import parse_key
 from qa.cites import normalize, quote_in
 from qa.text import terms
@@ -122,13 +122,6 @@ def complete_sentences(buffer: str) -> list[OutputSentence]:
 _NUMBER_RE = re.compile(r"(?<![\w.])\d[\d,]*(?:\.\d+)?")
 
 
-# "Exhibit 62", "Ex. 61 ¶ 12", "[61.12]": references to the record, not facts from it.
-_REFERENCE_RE = re.compile(
-    r"\[[^\]]*\]|\b(?:exhibits?|ex\.|paragraphs?|para\.|\u00b6)\s*\d[\d\s,.\u00b6and&-]*",
-    re.IGNORECASE,
-)
-
-
 def figures(text: str) -> list[str]:
     """The numbers in ``text``, without thousands separators (``100,000`` -> ``100000``)."""
     out = []
@@ -141,7 +134,7 @@ def figures(text: str) -> list[str]:
 
 def stated_figures(text: str) -> list[str]:
     """The figures an answer sentence states (references to the record are not figures)."""
-    return figures(_REFERENCE_RE.sub(" ", text))
+    return figures(REFERENCE_RE.sub(" ", text))
 
 
 def figure_in(number: str, text: str) -> bool:

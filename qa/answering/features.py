@@ -128,7 +128,7 @@ def read_question(question: str, tools: Toolkit) -> Question:
 
 
 # "Korean" when the record says "Korea", "Vietnamese" for "Vietnam".
-_DEMONYM_ENDINGS = ("ian", "ese", "an", "n", "i")
+DEMONYM_ENDINGS = ("ian", "ese", "an", "n", "i")
 
 
 def mentioned(word: str, tools: Toolkit) -> bool:
@@ -138,7 +138,7 @@ def mentioned(word: str, tools: Toolkit) -> bool:
     lower = word.lower()
     return any(
         lower.endswith(end) and all(tools.df(t) > 0 for t in terms(lower[: -len(end)]) or ["\0"])
-        for end in _DEMONYM_ENDINGS
+        for end in DEMONYM_ENDINGS
         if len(lower) - len(end) >= 4
     )
 

@@ -11,13 +11,17 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
+from qa.answering.features import DEMONYM_ENDINGS
 from qa.text import STOPWORDS, terms
 
 # Small words inside a name that its acronym skips ("Ministry of Industry and ...": MIIT).
 _ACRONYM_SKIPS = frozenset({"of", "and", "for", "the", "on", "in", "to", "&"})
-# "Korean" when the text says "Korea", "Chinese" for "China" (as qa.answering.features).
-_DEMONYM_ENDINGS = ("ian", "ese", "an", "n", "i")
 _ACRONYM_RE = re.compile(r"^[A-Z][A-Z&]{1,9}s?$")
+# "Exhibit 62", "Ex. 61 ¶ 12", "[61.12]": references to the record, not facts from it.
+REFERENCE_RE = re.compile(
+    r"\[[^\]]*\]|\b(?:exhibits?|ex\.|paragraphs?|para\.|\u00b6)\s*\d[\d\s,.\u00b6and&-]*",
+    re.IGNORECASE,
+)
 _WORD_RE = re.compile(r"[A-Za-z][A-Za-z'\u2019&.-]*")
 
 
@@ -26,12 +30,10 @@ def stated_names(text: str) -> list[str]:
     Department", "Ministry of Industry and Information Technology"), figures and references to
     the record ("Exhibit 62") left out. A sentence's first word counts only when the next is
     capitalised too ("Tan Naifen chaired ..."): alone it is capitalised by position."""
-    from qa.answering.checks import _REFERENCE_RE  # the one definition of a record reference
-
     names: list[str] = []
     # Punctuation and a possessive end a name: "China, Japan" is two, so is "the EU's Council".
     for n, part in enumerate(
-        re.split(r"[,;:()\"\u201c\u201d]|(?<=['\u2019]s)\s", undot(_REFERENCE_RE.sub(" ", text)))
+        re.split(r"[,;:()\"\u201c\u201d]|(?<=['\u2019]s)\s", undot(REFERENCE_RE.sub(" ", text)))
     ):
         words = [re.sub(r"['\u2019]s$", "", w).strip(".'\u2019-") for w in _WORD_RE.findall(part)]
         run: list[str] = []
@@ -84,7 +86,7 @@ def _acronyms(text: str) -> set[str]:
 
 def _bases(word: str) -> list[str]:
     """``word`` without a demonym ending ("chinese" -> "chin"), when four letters remain."""
-    return [word[: -len(e)] for e in _DEMONYM_ENDINGS if word.endswith(e) and len(word) - len(e) >= 4]
+    return [word[: -len(e)] for e in DEMONYM_ENDINGS if word.endswith(e) and len(word) - len(e) >= 4]
 
 
 def _demonym_of(a: str, b: str) -> bool:
@@ -103,8 +105,7 @@ def name_in(name: str, text: str) -> bool:
     wanted = [w for w in re.findall(r"[A-Za-z]+", name) if terms(w)]
     if wanted and all(terms(w)[0] in have or any(_demonym_of(w.lower(), x) for x in words) for w in wanted):
         return True
-    bare = name.rstrip("s") if _ACRONYM_RE.match(name) else name
-    if _ACRONYM_RE.match(name) and bare in _acronyms(text):
+    if _ACRONYM_RE.match(name) and name.rstrip("s") in _acronyms(text):
         return True
     initials = "".join(w[0] for w in name.split() if w[:1].isupper())
     return len(initials) >= 2 and re.search(rf"\b{re.escape(initials)}s?\b", text) is not None
