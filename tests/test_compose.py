@@ -154,6 +154,26 @@ def test_a_figure_held_by_another_evidence_sentence_gets_its_cite(
     assert [c.key for c in out.cites] == after
 
 
+@pytest.mark.parametrize(
+    ("text", "question", "after"),
+    [
+        # 2016 is the question's: evidence 1 must state it itself, so nothing is lent.
+        ("Prices rose 9% in 2016.", "How much did prices rise in 2016?", ["2"]),
+        # The same sentence, the year not given by the question: evidence 1 lends it.
+        ("Prices rose 9% in 2016.", "How much did prices rise?", ["2", "1"]),
+    ],
+)
+def test_a_figure_the_question_gives_is_not_lent(text: str, question: str, after: list[str]) -> None:
+    from qa.answering.checks import check_sentence
+    from qa.answering.compose import with_figure_cites
+
+    s = OutputSentence(text=text, cites=[OutputCite(key="2")])
+    out = with_figure_cites(s, TWO, question)
+    assert [c.key for c in out.cites] == after
+    checked = check_sentence(resolve(out, TWO), evidence_sources(TWO), question)
+    assert (checked.dropped is not None) is (len(after) == 1)
+
+
 def test_a_combined_sentence_passes_the_figure_check_with_both_cites() -> None:
     from qa.answering.checks import check_sentence
     from qa.answering.compose import with_figure_cites

@@ -105,6 +105,20 @@ def test_missing_names_are_listed_once_in_order() -> None:
             ["\u51fa\u5e2d120\u540d", "more than 120 representatives from industry attended"],
             [1],
         ),
+        # The question's year is still a figure the sentence states: the cite holding it stays.
+        (
+            "In 2015 the industry earned 241.6 billion yuan.",
+            "How much did the industry earn in 2015?",
+            ["the industry earned 241.6 billion yuan", "In 2015 output fell"],
+            [0, 1],
+        ),
+        # A reference to the record is not a figure to keep a cite for.
+        (
+            "The industry earned 241.6 billion yuan [63.13].",
+            "How much did the industry earn?",
+            ["the industry earned 241.6 billion yuan", "paragraph 63 item 13"],
+            [0],
+        ),
         # A sentence of the question's words only is judged on all its terms.
         ("The plan was approved.", "Was the plan approved?", ["the plan", "approved"], [0, 1]),
         # Nothing in common: the first cite is kept (the sentence is judged elsewhere).

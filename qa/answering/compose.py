@@ -85,18 +85,26 @@ def _number(key: str, n_evidence: int) -> int | None:
     return n if 1 <= n <= n_evidence else None
 
 
-def with_figure_cites(sentence: OutputSentence, evidence: Sequence[Candidate]) -> OutputSentence:
+def with_figure_cites(
+    sentence: OutputSentence, evidence: Sequence[Candidate], question: str = ""
+) -> OutputSentence:
     """``sentence`` with a cite added for each figure it states that the evidence it cites lacks
     and another evidence sentence holds: a small model often combines two evidence sentences but
     cites one. A sentence with no valid cite of its own gets none, and a figure that no evidence
-    sentence holds (a year taken from the question, say) still has the sentence dropped."""
+    sentence holds still has the sentence dropped.
+
+    A figure the question gives is never lent: it is the question's premise ("in 2015"), and
+    the sentence the model cited for the answer must state it. Lent from any other sentence
+    naming that year, it would pin the question's year on a figure the record gives for
+    another ("consumption was 760 million tons in 2015" from "760 million tons in 2013")."""
     cited = [n for c in sentence.cites if (n := _number(c.key, len(evidence))) is not None]
     if not cited:
         return sentence
     have = " ".join(evidence[n - 1].sentence for n in cited)
+    given = set(stated_figures(question))
     added: list[int] = []
     for figure in stated_figures(sentence.text):
-        if figure_in(figure, have):
+        if figure_in(figure, have) or figure in given:
             continue
         n = next(
             (i for i, c in enumerate(evidence, 1) if i not in cited and figure_in(figure, c.sentence)), None

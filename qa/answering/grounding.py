@@ -127,7 +127,11 @@ def needed(sentence: str, question: str, cited: Sequence[str]) -> list[int]:
     """
     said = list(dict.fromkeys(terms(sentence)))
     asked = set(terms(question))
-    own = [t for t in said if t not in asked] or said
+    # A figure counts even when the question gives it: the figure check has passed with every
+    # cite, so dropping the one cite holding "2015" would leave a sentence stating a year no
+    # cite holds.
+    numbers = {t for t in terms(REFERENCE_RE.sub(" ", sentence)) if t[0].isdigit()}
+    own = [t for t in said if t not in asked or t in numbers] or said
     every = [set(terms(text)) & set(said) for text in cited]
     holds = [e & set(own) for e in every]
     left = set().union(*holds) if holds else set()

@@ -141,7 +141,7 @@ class LLMAnswerer:
             for sentence in sentences:
                 if evidence_used is not None:
                     sentence = compose.resolve(
-                        compose.with_figure_cites(sentence, evidence_used), evidence_used
+                        compose.with_figure_cites(sentence, evidence_used, question), evidence_used
                     )
                 checked = check_sentence(sentence, sources, question)
                 for key, why in checked.dropped_cites:
