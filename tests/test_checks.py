@@ -88,6 +88,13 @@ def test_empty_sentences_is_a_refusal_not_an_error() -> None:
         ("No figures here.", []),
         ("ends with 12.", ["12"]),
         ("１２３ full-width", ["123"]),
+        # Numbers written as words, in reading order with the digits.
+        ("over the past two decades", ["2"]),
+        ("Twenty-five firms and 3 others", ["25", "3"]),
+        ("Seventy percent of 40 yards", ["70", "40"]),
+        ("fourteen, ninety nine", ["14", "99"]),
+        # "One" is not counted ("one such vessel"), nor a word holding a number word.
+        ("one such vessel; someone; often; tent; eighteenth", []),
     ],
 )
 def test_figures(text: str, expected: list[str]) -> None:
@@ -403,3 +410,38 @@ def test_a_figure_in_the_cited_documents_title_counts() -> None:
     )
     dropped = check_sentence(other, titled).dropped
     assert dropped is not None and dropped.reason == "states 2023, which no cited paragraph contains"
+
+
+@pytest.mark.parametrize(
+    ("written", "dropped"),
+    [
+        ("Subsidies grew over the past two decades.", True),  # no cited sentence says two
+        ("Subsidies grew for three years.", False),  # the paragraph writes "3 years"
+        ("Subsidies grew for 3 years.", False),
+    ],
+)
+def test_a_number_written_as_a_word_is_checked_like_a_figure(written: str, dropped: bool) -> None:
+    para = {(70, 8): Paragraph(70, 8, "Subsidies grew for 3 years.", "en", 0, 27)}
+    checked = check_sentence(sentence(written, ("70.8", "Subsidies grew for 3 years.")), para)
+    assert (checked.dropped is not None) is dropped
+    if dropped:
+        assert checked.dropped is not None and checked.dropped.reason.startswith("states 2,")
+
+
+def test_a_cite_holding_only_what_the_others_title_gives_is_not_needed() -> None:
+    plan = "Plan (2016-2020)"
+    paras = {
+        (63, 36): Paragraph(63, 36, "Output will reach 800 million tons.", "en", 0, 35, title=plan),
+        (63, 4): Paragraph(63, 4, "The plan covers 2016 to 2020.", "en", 0, 29, title=plan),
+    }
+    written = sentence(
+        "The 2016-2020 plan forecast 800 million tons.",
+        ("63.36", "Output will reach 800 million tons."),
+        ("63.4", "The plan covers 2016 to 2020."),
+    )
+    checked = check_sentence(written, paras, "What did the 2016-2020 plan forecast?")
+    assert [(c.exhibit, c.paragraph) for c in checked.citations] == [(63, 36)]
+    # Without the title, the year is only in the second cite, which then stays.
+    bare = {k: Paragraph(p.exhibit, p.number, p.text, "en", 0, len(p.text)) for k, p in paras.items()}
+    kept = check_sentence(written, bare, "What did the 2016-2020 plan forecast?").citations
+    assert [(c.exhibit, c.paragraph) for c in kept] == [(63, 36), (63, 4)]

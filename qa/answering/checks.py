@@ -122,14 +122,46 @@ def complete_sentences(buffer: str) -> list[OutputSentence]:
 _NUMBER_RE = re.compile(r"(?<![\w.])\d[\d,]*(?:\.\d+)?")
 
 
-def figures(text: str) -> list[str]:
-    """The numbers in ``text``, without thousands separators (``100,000`` -> ``100000``)."""
+# Numbers written as words are figures too ("over the past two decades"). "One" is left out:
+# "one of the", "one such vessel" are not counts, and would fail sentences the record supports.
+_UNITS = {w: n for n, w in enumerate("two three four five six seven eight nine".split(), 2)}
+_TEENS = {
+    w: n
+    for n, w in enumerate(
+        "ten eleven twelve thirteen fourteen fifteen sixteen seventeen eighteen nineteen".split(), 10
+    )
+}
+_TENS = {w: n for n, w in enumerate("twenty thirty forty fifty sixty seventy eighty ninety".split(), 2)}
+_WORD_NUMBER_RE = re.compile(
+    r"\b(?:("
+    + "|".join(_TENS)
+    + r")(?:[-\s]("
+    + "|".join(_UNITS)
+    + r"))?|("
+    + "|".join([*_TEENS, *_UNITS])
+    + r"))\b",
+    re.IGNORECASE,
+)
+
+
+def _word_figures(text: str) -> list[tuple[int, str]]:
     out = []
-    for m in _NUMBER_RE.finditer(normalize(text)):
-        n = m.group(0).rstrip(",").replace(",", "")
-        if n:
-            out.append(n)
+    for m in _WORD_NUMBER_RE.finditer(text):
+        tens, unit, single = (g.lower() if g else None for g in m.groups())
+        if single is not None:
+            value = _UNITS.get(single) or _TEENS[single]
+        else:
+            value = 10 * _TENS[tens or ""] + (_UNITS[unit] if unit else 0)
+        out.append((m.start(), str(value)))
     return out
+
+
+def figures(text: str) -> list[str]:
+    """The numbers in ``text``, without thousands separators (``100,000`` -> ``100000``), and
+    the numbers it writes as words, as digits ("two decades" -> ``2``), in reading order."""
+    text = normalize(text)
+    found = [(m.start(), m.group(0).rstrip(",").replace(",", "")) for m in _NUMBER_RE.finditer(text)]
+    return [n for _, n in sorted([*found, *_word_figures(text)]) if n]
 
 
 def stated_figures(text: str) -> list[str]:
@@ -248,7 +280,9 @@ def check_sentence(
         # and no answer; the extractive answer, which quotes the mechanism, is worth more.
         return Checked(text, (), tuple(lost), Dropped(text, "restates the question without answering it"))
     if len(kept) > 1:
-        keep = set(needed(text, question, [p.text for p in cited_paras]))
+        # A cite's document title and heading count as what it holds, as in the figure check:
+        # a cite is not needed for "2016" when the other's title names the 2016-2020 plan.
+        keep = set(needed(text, question, [f"{p.text} {p.title} {p.heading}" for p in cited_paras]))
         for i, c in enumerate(kept):
             if i not in keep:
                 lost.append(
