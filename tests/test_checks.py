@@ -445,3 +445,19 @@ def test_a_cite_holding_only_what_the_others_title_gives_is_not_needed() -> None
     bare = {k: Paragraph(p.exhibit, p.number, p.text, "en", 0, len(p.text)) for k, p in paras.items()}
     kept = check_sentence(written, bare, "What did the 2016-2020 plan forecast?").citations
     assert [(c.exhibit, c.paragraph) for c in kept] == [(63, 36), (63, 4)]
+
+
+def test_a_count_the_question_words_need_not_be_in_the_record() -> None:
+    para = {
+        (67, 3): Paragraph(
+            67, 3, "Officials of the Raw Materials Department and the Equipment Department came.", "en", 0, 76
+        )
+    }
+    quote = ("67.3", "Officials of the Raw Materials Department and the Equipment Department came.")
+    said = "The two departments were the Raw Materials Department and the Equipment Department."
+    assert (
+        check_sentence(sentence(said, quote), para, "Which two departments sent officials?").dropped is None
+    )
+    # Asked without the count, the model's "two" is a figure the paragraph does not state.
+    dropped = check_sentence(sentence(said, quote), para, "Which departments sent officials?").dropped
+    assert dropped is not None and dropped.reason.startswith("states 2,")
