@@ -131,27 +131,20 @@ _TEENS = {
         "ten eleven twelve thirteen fourteen fifteen sixteen seventeen eighteen nineteen".split(), 10
     )
 }
-_TENS = {w: n for n, w in enumerate("twenty thirty forty fifty sixty seventy eighty ninety".split(), 2)}
+_TENS = {w: 10 * n for n, w in enumerate("twenty thirty forty fifty sixty seventy eighty ninety".split(), 2)}
+_SINGLE = {**_UNITS, **_TEENS}
+# "twenty-five" / "twenty five" (tens, then an optional unit), or a single word.
 _WORD_NUMBER_RE = re.compile(
-    r"\b(?:("
-    + "|".join(_TENS)
-    + r")(?:[-\s]("
-    + "|".join(_UNITS)
-    + r"))?|("
-    + "|".join([*_TEENS, *_UNITS])
-    + r"))\b",
-    re.IGNORECASE,
+    rf"\b(?:({'|'.join(_TENS)})(?:[-\s]({'|'.join(_UNITS)}))?|({'|'.join(_SINGLE)}))\b", re.IGNORECASE
 )
 
 
 def _word_figures(text: str) -> list[tuple[int, str]]:
+    """The numbers ``text`` writes as words, as digits, with where each starts."""
     out = []
     for m in _WORD_NUMBER_RE.finditer(text):
-        tens, unit, single = (g.lower() if g else None for g in m.groups())
-        if single is not None:
-            value = _UNITS.get(single) or _TEENS[single]
-        else:
-            value = 10 * _TENS[tens or ""] + (_UNITS[unit] if unit else 0)
+        tens, unit, single = (g.lower() if g else "" for g in m.groups())
+        value = _SINGLE[single] if single else _TENS[tens] + _UNITS.get(unit, 0)
         out.append((m.start(), str(value)))
     return out
 
