@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 from typing import NoReturn
@@ -344,6 +345,11 @@ def main(argv: list[str] | None = None) -> int:
         return fail(str(e), e.exit_code)
     except KeyboardInterrupt:
         return fail("interrupted; the previous index (if any) is unchanged", 130)
+    except BrokenPipeError:
+        # The reader stopped early (`exhibitqa show 62 55 | head`) and has what it wanted. As
+        # Python's signal docs advise, stdout goes to devnull so the exit flush cannot raise again.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except Exception as e:  # a bug: the traceback goes to stderr, stdout stays parseable
         if not as_json:
             raise

@@ -66,6 +66,22 @@ def test_show_and_exhibits(sample_settings: Settings) -> None:
     assert len(out.stdout.strip().splitlines()) == 11
 
 
+def test_a_reader_that_stops_early_gets_no_traceback(sample_settings: Settings) -> None:
+    # `exhibitqa show 62 55 | head -3`: the pipe closes before the command writes.
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "qa.cli", "--store", str(sample_settings.store), "show", "61", "1"],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stdout is not None
+    proc.stdout.close()
+    _, err = proc.communicate(timeout=600)
+    assert "Traceback" not in err and "BrokenPipe" not in err, err
+    assert proc.returncode == 0
+
+
 def test_errors_are_actionable_with_their_exit_codes(sample_settings: Settings, tmp_path: Path) -> None:
     out = run("--store", str(sample_settings.store), "show", "61", "99999")
     assert out.returncode == 2 and "Exhibit 61 has paragraphs 1-" in out.stderr
