@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -12,6 +14,21 @@ from qa.settings import Settings
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "data" / "exhibits"
 RECORD2 = ROOT / "data" / "record2"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def contained_temp_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """The process's temp directory, moved inside pytest's own (which pytest prunes).
+
+    gradio_client downloads each file into a fresh ``<temp>/<40 hex>`` directory, moves it out
+    and never removes that directory: the chat tests left ~1,500 empty ones in /tmp a run.
+    """
+    old = tempfile.tempdir
+    tempfile.tempdir = str(tmp_path_factory.mktemp("systemp"))
+    try:
+        yield Path(tempfile.tempdir)
+    finally:
+        tempfile.tempdir = old
 
 
 @pytest.fixture(scope="session")

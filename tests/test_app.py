@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -43,13 +44,21 @@ def test_app_does_not_import_chromadb_or_openai() -> None:
     assert not {m for m in imported if m.split(".")[0] in {"chromadb", "openai"}}
 
 
+def _hex_dirs(folder: Path) -> set[str]:
+    return {p.name for p in folder.iterdir() if re.fullmatch(r"[0-9a-f]{40}", p.name)}
+
+
 def test_chat_answers_with_cites_and_evidence(app_url: str) -> None:
     from gradio_client import Client
 
+    system_temp = Path(os.environ.get("TMPDIR") or "/tmp")
+    before = _hex_dirs(system_temp)
     client = Client(app_url, verbose=False)
     box, history, evidence, memo, files = client.predict(
         "When did China become a member of the WTO?", [], [], "extractive", 8, api_name="/ask"
     )
+    # The client's downloads leave their empty directories inside pytest's temp dir (conftest).
+    assert _hex_dirs(system_temp) <= before
     assert box == ""
     answer: dict[str, Any] = history[-1]
     assert answer["role"] == "assistant"
