@@ -30,7 +30,7 @@ from qa.events import (
     ask_events,
     exhibit_choices,
 )
-from qa.export import to_docx, to_markdown
+from qa.export import write_downloads
 from qa.settings import Settings
 from qa.types import Answer, Citation, Paragraph
 from qa.uploads import ALLOWED, add_exhibit
@@ -84,11 +84,10 @@ def _evidence_html(cited: list[CitedParagraph], notes: list[str], uncited: tuple
 
 def _memo(event: Done) -> tuple[str, list[str]]:
     """The answer with numbered footnotes, as text to copy and as .md and .docx downloads."""
-    md = to_markdown(event.answer)
-    folder = Path(tempfile.mkdtemp(prefix="exhibitqa-answer-"))
-    (folder / "answer.md").write_text(md, encoding="utf-8")
-    docx = to_docx(event.answer, folder / "answer.docx")
-    return md, [str(folder / "answer.md"), str(docx)]
+    # One folder for every app process, so each one prunes what earlier ones left.
+    parent = Path(tempfile.gettempdir()) / "exhibitqa-answers"
+    md, docx = write_downloads(event.answer, parent)
+    return md.read_text(encoding="utf-8"), [str(md), str(docx)]
 
 
 _BROWSE_LIMIT = 200
@@ -301,7 +300,8 @@ def respond(
 
 
 def build_demo(settings: Settings) -> gr.Blocks:
-    with gr.Blocks(title="ExhibitQA") as demo:
+    # Gradio keeps a copy of every download it served; a day's worth is kept, checked hourly.
+    with gr.Blocks(title="ExhibitQA", delete_cache=(3600, 86400)) as demo:
         gr.Markdown("## ExhibitQA\nAsk the record; every answer cites `[Ex. N ¶ P]` with the quoted words.")
         # A build started outside the app (`make run`, `exhibitqa index`) is known from its files.
         building = gr.Markdown(build_status(Path(settings.store)), elem_id="index-status")

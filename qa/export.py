@@ -67,3 +67,29 @@ def to_docx(answer: Answer, path: Path) -> Path:
             doc.add_paragraph(f"{i}. {footnote_text(c)}")
     doc.save(str(path))
     return path
+
+
+def write_downloads(answer: Answer, parent: Path, *, keep_s: float = 3600.0) -> list[Path]:
+    """``answer.md`` and ``answer.docx`` in a new folder under ``parent``; folders there older
+    than ``keep_s`` are removed first.
+
+    The app offers both files after every answer. Gradio copies a returned file into its own
+    cache, so the originals are only needed for a moment; without the pruning a long-running
+    app left one folder per answer in the temp directory for good.
+    """
+    import shutil
+    import tempfile
+    import time
+
+    parent.mkdir(parents=True, exist_ok=True)
+    cutoff = time.time() - keep_s
+    for old in parent.iterdir():
+        try:
+            if old.is_dir() and old.stat().st_mtime < cutoff:
+                shutil.rmtree(old, ignore_errors=True)
+        except OSError:  # another worker pruned it first
+            continue
+    folder = Path(tempfile.mkdtemp(dir=parent))
+    md = folder / "answer.md"
+    md.write_text(to_markdown(answer), encoding="utf-8")
+    return [md, to_docx(answer, folder / "answer.docx")]

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import os
+import time
 from pathlib import Path
 
 import pytest
 
-from qa.export import to_docx, to_markdown
+from qa.export import to_docx, to_markdown, write_downloads
 from qa.types import Answer, Citation
 
 WTO = Citation(61, 145, "China became the 143rd member of the WTO on December 11, 2001.", True)
@@ -60,3 +62,16 @@ def test_to_docx_has_superscript_numbers_and_notes(tmp_path: Path) -> None:
         "1. Ex. 68 \u00b6 5 (\u201cnearly 800 yuan per ton higher than that in South Korea\u201d)",
         "2. Ex. 61 \u00b6 145 (\u201cChina became the 143rd member of the WTO on December 11, 2001.\u201d)",
     ]
+
+
+def test_downloads_go_to_a_new_folder_and_old_folders_are_pruned(tmp_path: Path) -> None:
+    a = answer("China joined in 2001 [Ex. 61 \u00b6 145].", WTO)
+    old = write_downloads(a, tmp_path)
+    recent = write_downloads(a, tmp_path)
+    assert [p.name for p in old] == ["answer.md", "answer.docx"] and old[0].parent != recent[0].parent
+    assert "[^1]: Ex. 61" in old[0].read_text(encoding="utf-8") and old[1].stat().st_size > 0
+    two_hours_ago = time.time() - 7200
+    os.utime(old[0].parent, (two_hours_ago, two_hours_ago))
+    newest = write_downloads(a, tmp_path, keep_s=3600)
+    assert not old[0].parent.exists()
+    assert recent[0].exists() and newest[1].exists()  # the last hour's stay: a page may still link them
