@@ -134,3 +134,13 @@ def condense(question: str, history: list[Turn], *, joined: bool = False) -> Con
     carried = [w for w in key_terms(last.question).split() if not set(terms(w)) <= set(terms(question))]
     text = f"{question.strip().rstrip('?')} \u2014 {' '.join(carried)}?" if carried else question
     return Condensed(text, scope, True, asked=question)
+
+
+def dropped_words(question: str, rewrite: str) -> list[str]:
+    """The content words of ``question`` that ``rewrite`` leaves out (compared by stem).
+
+    A model asked to make "How often is it updated?" standalone has answered with the earlier
+    question ("When did NMFS establish the list?"): a rewrite must keep what the user asked."""
+    kept = set(terms(rewrite))
+    words = re.findall(r"[^\W_]+(?:['\u2019][^\W_]+)*", question)
+    return list(dict.fromkeys(w for w in words if (t := terms(w)) and not set(t) <= kept))

@@ -127,6 +127,19 @@ def test_when_the_model_cannot_rewrite_the_offline_followup_is_used(sample_setti
     assert any(n.startswith("follow-up not rewritten by the model") for n in a.notes)
 
 
+def test_a_rewrite_that_drops_the_users_words_is_not_used(sample_settings: Settings) -> None:
+    # A small model gave back the earlier question instead of rewriting the follow-up.
+    def script(body: dict[str, Any]) -> Reply:
+        if "Rewrite the user's last question" in body["messages"][0]["content"]:
+            return Reply(FIRST)
+        return honest(body)
+
+    with FakeOpenAI([], default=script) as fake:
+        a = ask("Who wrote that report?", settings=llm_settings(sample_settings, fake), history=[FIRST])
+    assert a.searched != FIRST and a.searched.startswith("Who wrote that report")
+    assert any("left out \u201cwrote\u201d, \u201creport\u201d" in n for n in a.notes), a.notes
+
+
 def test_the_cli_asks_a_followup_after_its_earlier_question(sample_settings: Settings) -> None:
     out = subprocess.run(
         [

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from qa.answering.base import REFUSAL, Draft
-from qa.followup import Turn, condense, is_followup, key_terms, leans_on
+from qa.followup import Turn, condense, dropped_words, is_followup, key_terms, leans_on
 from qa.parts import Part, across_documents, combine, compared, coordinated, fill_in, split
 from qa.questions import BACKWARD_RE, CAUSAL_RE, asks_reason
 from qa.types import Citation
@@ -399,3 +399,26 @@ def test_fill_in_leaves_a_refusal_alone() -> None:
         fill_in(parts, refused, [_cited("Issued in 2016.", 62, 1), _cited("By the State Council.", 62, 4)])
         == refused
     )
+
+
+@pytest.mark.parametrize(
+    "question, rewrite, expected",
+    [
+        # The earlier question given back instead of a rewrite.
+        (
+            "How often is it updated?",
+            "When did NMFS establish the SIMP-Compliant Importers List?",
+            ["often", "updated"],
+        ),
+        ("How often is it updated?", "How often is the SIMP-Compliant Importers List updated?", []),
+        ("And in 2010?", "What was the utilization rate in 2010 under the plan?", []),
+        ("And in 2010?", "What was the utilization rate in 2015 under the plan?", ["2010"]),
+        ("Who chaired it?", "Who chaired the 2022 meeting in Nantong?", []),
+        ("What is its document number?", "What is the document number of the opinion?", []),
+        ("And when was that?", "When did China accede to the WTO?", []),  # nothing but function words
+        ("What about aluminium?", "What tariff applies to aluminum?", ["aluminium"]),
+        ("Updates?", "How often is the list updated?", []),  # compared by stem
+    ],
+)
+def test_dropped_words(question: str, rewrite: str, expected: list[str]) -> None:
+    assert dropped_words(question, rewrite) == expected

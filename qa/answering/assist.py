@@ -10,6 +10,7 @@ from typing import Any
 
 from qa.answering.checks import MalformedOutput, parse_ranking
 from qa.answering.prompt import RANKING_SCHEMA, rerank_messages
+from qa.followup import dropped_words
 from qa.text import shorten
 from qa.types import Passage
 
@@ -54,6 +55,11 @@ def condense(client: Any, model: str, question: str, earlier: Sequence[str]) -> 
     # A rewrite far longer than the conversation it comes from is not a rewrite.
     if not line or len(line) > 2 * (len(question) + sum(map(len, earlier[-1:]))) + 40:
         return None, ["follow-up not rewritten by the model: its reply was not a question"]
+    if lost := dropped_words(question, line):
+        return None, [
+            f"follow-up not rewritten by the model: its rewrite ({shorten(line)}) left out "
+            + ", ".join(f"“{w}”" for w in lost)
+        ]
     return line, []
 
 
