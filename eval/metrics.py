@@ -68,7 +68,9 @@ def normalize_answer(text: str) -> str:
     t = re.sub(r"(?<!\d)\.|\.(?!\d)", " ", t)  # keep decimal points only
     t = re.sub(r"(?<![a-z])-|-(?![a-z])", " ", t)  # keep hyphens inside words
     t = re.sub(r"\s+", " ", t).strip()
-    return _number_words_to_digits(t)
+    t = _number_words_to_digits(t)
+    # A range is the same fact however it is joined: "2025 to 2030" is "2025-2030".
+    return re.sub(r"(?<=\d)(%?) (?:to|through|until|till) (?=\d)", r"\1 ", t)
 
 
 def contains_facts(answer: str, facts: Sequence[str], all_required: bool) -> bool:

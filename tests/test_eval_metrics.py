@@ -33,6 +33,11 @@ from qa.types import Paragraph
         ("  Spaces\n and\tTabs ", "spaces and tabs"),
         ("“quoted,” she said.", "quoted she said"),
         ("more than 15%.", "more than 15%"),
+        ("from 2025 to 2030", "from 2025 2030"),
+        ("2025-2030", "2025 2030"),
+        ("5% to 10%", "5% 10%"),
+        ("two to three", "2 3"),
+        ("went to 2030", "went to 2030"),
     ],
 )
 def test_normalize_answer(text: str, normal: str) -> None:
@@ -52,6 +57,8 @@ def test_normalize_answer(text: str, normal: str) -> None:
         ("发布日期：2016年02月04日", ["2016年02月04日"], False, True),
         ("The rate is 1.5%.", ["1.5%"], False, True),
         ("The rate is 1.52%.", ["1.5%"], False, False),
+        ("The plan covers the period from 2025 to 2030.", ["2025-2030"], False, True),
+        ("The plan covers 2025 to 2031.", ["2025-2030"], False, False),
     ],
 )
 def test_contains_facts(answer: str, facts: list[str], all_required: bool, ok: bool) -> None:
