@@ -84,8 +84,10 @@ def _evidence_html(cited: list[CitedParagraph], notes: list[str], uncited: tuple
 
 def _memo(event: Done) -> tuple[str, list[str]]:
     """The answer with numbered footnotes, as text to copy and as .md and .docx downloads."""
-    # One folder for every app process, so each one prunes what earlier ones left.
-    parent = Path(tempfile.gettempdir()) / "exhibitqa-answers"
+    # One folder for every app process of this user, so each one prunes what earlier ones left
+    # (per user: another user's folder in a shared /tmp is not writable).
+    user = os.getuid() if hasattr(os, "getuid") else "user"
+    parent = Path(tempfile.gettempdir()) / f"exhibitqa-answers-{user}"
     md, docx = write_downloads(event.answer, parent)
     return md.read_text(encoding="utf-8"), [str(md), str(docx)]
 
