@@ -7,7 +7,6 @@ import ctypes
 import html
 import os
 import re
-import tempfile
 import threading
 from collections.abc import Iterator
 from functools import partial
@@ -30,7 +29,7 @@ from qa.events import (
     ask_events,
     exhibit_choices,
 )
-from qa.export import write_downloads
+from qa.export import downloads_folder, write_downloads
 from qa.settings import Settings
 from qa.types import Answer, Citation, Paragraph
 from qa.uploads import ALLOWED, add_exhibit
@@ -84,12 +83,8 @@ def _evidence_html(cited: list[CitedParagraph], notes: list[str], uncited: tuple
 
 def _memo(event: Done) -> tuple[str, list[str]]:
     """The answer with numbered footnotes, as text to copy and as .md and .docx downloads."""
-    # One folder for every app process of this user, so each one prunes what earlier ones left
-    # (per user: another user's folder in a shared /tmp is not writable).
-    user = os.getuid() if hasattr(os, "getuid") else "user"
-    parent = Path(tempfile.gettempdir()) / f"exhibitqa-answers-{user}"
-    md, docx = write_downloads(event.answer, parent)
-    return md.read_text(encoding="utf-8"), [str(md), str(docx)]
+    text, md, docx = write_downloads(event.answer, downloads_folder())
+    return text, [str(md), str(docx)]
 
 
 _BROWSE_LIMIT = 200

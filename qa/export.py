@@ -6,7 +6,11 @@ quoted words, e.g. ``Ex. 61 ¶ 12 ("China became the 143rd member…")``.
 
 from __future__ import annotations
 
+import os
 import re
+import shutil
+import tempfile
+import time
 from pathlib import Path
 
 from qa.cites import CITE_RE
@@ -69,18 +73,22 @@ def to_docx(answer: Answer, path: Path) -> Path:
     return path
 
 
-def write_downloads(answer: Answer, parent: Path, *, keep_s: float = 3600.0) -> list[Path]:
-    """``answer.md`` and ``answer.docx`` in a new folder under ``parent``; folders there older
-    than ``keep_s`` are removed first.
+def downloads_folder() -> Path:
+    """Where the app writes answer downloads: one folder for all of this user's app processes,
+    so each one prunes what earlier ones left (another user's folder in a shared /tmp is not
+    writable)."""
+    user = os.getuid() if hasattr(os, "getuid") else "user"
+    return Path(tempfile.gettempdir()) / f"exhibitqa-answers-{user}"
+
+
+def write_downloads(answer: Answer, parent: Path, *, keep_s: float = 3600.0) -> tuple[str, Path, Path]:
+    """The answer's Markdown, and ``answer.md`` and ``answer.docx`` written to a new folder
+    under ``parent``; folders there older than ``keep_s`` are removed first.
 
     The app offers both files after every answer. Gradio copies a returned file into its own
     cache, so the originals are only needed for a moment; without the pruning a long-running
     app left one folder per answer in the temp directory for good.
     """
-    import shutil
-    import tempfile
-    import time
-
     parent.mkdir(parents=True, exist_ok=True)
     cutoff = time.time() - keep_s
     for old in parent.iterdir():
@@ -90,6 +98,7 @@ def write_downloads(answer: Answer, parent: Path, *, keep_s: float = 3600.0) -> 
         except OSError:  # another worker pruned it first
             continue
     folder = Path(tempfile.mkdtemp(dir=parent))
+    text = to_markdown(answer)
     md = folder / "answer.md"
-    md.write_text(to_markdown(answer), encoding="utf-8")
-    return [md, to_docx(answer, folder / "answer.docx")]
+    md.write_text(text, encoding="utf-8")
+    return text, md, to_docx(answer, folder / "answer.docx")

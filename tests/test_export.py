@@ -66,12 +66,12 @@ def test_to_docx_has_superscript_numbers_and_notes(tmp_path: Path) -> None:
 
 def test_downloads_go_to_a_new_folder_and_old_folders_are_pruned(tmp_path: Path) -> None:
     a = answer("China joined in 2001 [Ex. 61 \u00b6 145].", WTO)
-    old = write_downloads(a, tmp_path)
-    recent = write_downloads(a, tmp_path)
+    text, *old = write_downloads(a, tmp_path)
+    _, *recent = write_downloads(a, tmp_path)
     assert [p.name for p in old] == ["answer.md", "answer.docx"] and old[0].parent != recent[0].parent
-    assert "[^1]: Ex. 61" in old[0].read_text(encoding="utf-8") and old[1].stat().st_size > 0
+    assert "[^1]: Ex. 61" in text and old[0].read_text(encoding="utf-8") == text and old[1].stat().st_size > 0
     two_hours_ago = time.time() - 7200
     os.utime(old[0].parent, (two_hours_ago, two_hours_ago))
-    newest = write_downloads(a, tmp_path, keep_s=3600)
+    *_, newest_docx = write_downloads(a, tmp_path, keep_s=3600)
     assert not old[0].parent.exists()
-    assert recent[0].exists() and newest[1].exists()  # the last hour's stay: a page may still link them
+    assert recent[0].exists() and newest_docx.exists()  # the last hour's stay: a page may still link them
