@@ -152,11 +152,14 @@ def featurise(split: Split, cache: Path, settings: Settings) -> list[dict[str, A
     record = write_record(split, cache)
     s = settings.model_copy(update={"store": cache / f"{split.name}.store"})
     build([record], s)
-    # The rows depend on the feature code, the questions and the record, nothing else here.
+    # The rows depend on the feature code (with the question and text rules it calls), the
+    # questions and the record, nothing else here.
     import qa.answering.features as features_module
+    import qa.questions as questions_module
+    import qa.text as text_module
 
     key = hashlib.md5(
-        Path(features_module.__file__).read_bytes()
+        b"".join(Path(str(m.__file__)).read_bytes() for m in (features_module, questions_module, text_module))
         + record.read_bytes()
         + "\n".join(it.question for it in split.items).encode()
     ).hexdigest()

@@ -27,6 +27,16 @@ _PROVISION_RE = re.compile(
 )
 
 
+# The day and month of a date, and a clock time: "January 20", "20 January 2022", "2022-01-20",
+# "1月20日", "13:12:23". They can no more answer "how many" than the year beside them can.
+_DAY_RE = re.compile(
+    rf"\b(?:{_MONTHS})\.?\s+\d{{1,2}}(?:st|nd|rd|th)?\b(?!\s*(?:%|percent|per cent))"
+    rf"|\b\d{{1,2}}(?:st|nd|rd|th)?\s+(?:{_MONTHS})\b"
+    r"|\b\d{4}[-/.]\d{1,2}[-/.]\d{1,2}\b|\d{1,2}\u6708\d{1,2}\u65e5|\b\d{1,2}:\d\d(?::\d\d)?\b",
+    re.I,
+)
+
+
 _CONTROL_RE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u2028\u2029\ufeff]")
 
 
@@ -40,8 +50,8 @@ def clean_question(question: str) -> str:
 
 
 def figures(text: str) -> set[str]:
-    """Numbers in ``text`` that can answer "how many" (a year or a provision number cannot)."""
-    text = _PROVISION_RE.sub(" ", text)
+    """Numbers in ``text`` that can answer "how many" (a date, a time or a provision number cannot)."""
+    text = _DAY_RE.sub(" ", _PROVISION_RE.sub(" ", text))
     found = {m.group(0).lower().rstrip(".,") for m in _FIGURE_RE.finditer(text)}
     found |= set(_ZH_FIGURE_RE.findall(text))
     return {f for f in found if f and not _YEAR_RE.fullmatch(f)}
@@ -78,7 +88,7 @@ _UNITS: tuple[tuple[re.Pattern[str], re.Pattern[str]], ...] = tuple(
 class QuestionType:
     """What kind of fact a question asks for, used to prefer sentences that hold one."""
 
-    kind: str  # "numeric", "date", "name", "list" or "other"
+    kind: str  # "numeric", "date", "name", "list", "identifier" or "other"
     unit: re.Pattern[str] | None = None  # for numeric questions asked in a unit
 
     def matches(self, sentence: str, question: str = "") -> bool:
@@ -91,12 +101,30 @@ class QuestionType:
             return bool(dates(sentence) - dates(question))
         if self.kind == "name":
             return bool(_NAME_RE.search(sentence))
+        if self.kind == "identifier":
+            return bool(_identifiers(sentence) - _identifiers(question))
         return True
+
+
+def _identifiers(text: str) -> set[str]:
+    # "Guofa [2016] No. 6" and "USTR-2022-0012" are read as their digit-bearing tokens.
+    return {m.group(0).strip(".,;:!?()[]\"'\u201c\u201d") for m in re.finditer(r"\S*\d\S*", text)}
+
+
+# "What is the document number", "which docket number": a label made of digits, which is
+# no quantity ("No. 6" is not six of anything), asked for in the words records use for them.
+_IDENTIFIER_ASKED_RE = re.compile(
+    r"\b(?:document|docket|case|file|serial|reference|registration|tracking|identification"
+    r"|id|contract|patent|model|notice|order|decree|announcement|circular|bill|public law|report)"
+    r"\s+(?:number|no\.?)s?\b"
+)
 
 
 def question_type(question: str) -> QuestionType:
     """Classify a question by its wording (how many -> numeric, when -> date, who -> name...)."""
     q = question.lower().strip()
+    if _IDENTIFIER_ASKED_RE.search(q) and not re.search(r"\bhow (?:many|much)\b", q):
+        return QuestionType("identifier")
     if re.search(
         r"\bwhat (?:\w+ ){0,2}(?:growth|increase|decrease|reduction|target|figure|amount|sum|total|value"
         r"|number|share|percentage|percent|proportion|portion|fraction|ratio|rate|level|volume|quantity"

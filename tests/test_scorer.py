@@ -12,7 +12,15 @@ import pytest
 
 from eval.calibrate import curve, fit_models, reliability, supports_of, threshold_for
 from eval.curves import Open, point, trade_off
-from qa.answering.features import FEATURES, INDEX, candidates, read_question, rows, with_sentence_cosines
+from qa.answering.features import (
+    FEATURES,
+    INDEX,
+    candidates,
+    negated,
+    read_question,
+    rows,
+    with_sentence_cosines,
+)
 from qa.answering.scorer import MODEL_PATH, Linear, load, parse, support_inputs
 from qa.errors import ConfigError
 from qa.text import terms
@@ -103,6 +111,28 @@ def test_one_row_per_sentence_and_one_column_per_feature() -> None:
 )
 def test_feature_values(question: str, sentence: str, name: str, value: float) -> None:
     assert _feature(question, sentence, name) == pytest.approx(value)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("The plant did not export plate.", True),
+        ("There is no limit on output.", True),
+        ("No, the mill never reopened.", True),
+        ("Exports stopped without notice.", True),
+        ("The mill wasn't reopened.", True),
+        ("None of the plants closed.", True),
+        ("The plant exported plate.", False),
+        # A document or item number is not a negation.
+        ("| Text number: | Guofa [2016] No. 6 |", False),
+        ("Announcement No.12 of 2021", False),
+        ("Decree no 7 took effect.", False),
+        ("Nobody objected.", False),
+        ("Notice of the State Council", False),
+    ],
+)
+def test_negated(text: str, expected: bool) -> None:
+    assert negated(text) is expected
 
 
 def test_a_missing_rare_term_shows_in_miss_features() -> None:

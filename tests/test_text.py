@@ -67,6 +67,11 @@ def test_terms(text: str, expected: list[str]) -> None:
         ("What are the main tasks of the plan?", "list"),
         ("Why did steel prices rise?", "other"),
         ("What does the notice require of local governments?", "other"),
+        ("What is the document number of the notice?", "identifier"),
+        ("Under which docket number were the comments filed?", "identifier"),
+        ("What is its case no.?", "identifier"),
+        ("What number of documents were filed?", "numeric"),
+        ("How many case numbers were assigned?", "numeric"),
     ],
 )
 def test_question_type(question: str, kind: str) -> None:
@@ -79,18 +84,36 @@ def test_question_type(question: str, kind: str) -> None:
         ("numeric", "Output rose by 5%.", True),
         ("numeric", "Output rose by five percent.", True),
         ("numeric", "Output rose.", False),
+        # A date or a clock time is not a quantity, however many digits it has.
+        ("numeric", "| Date of writing: | January 20, 2022 |", False),
+        ("numeric", "It met on 20 January 2022.", False),
+        ("numeric", "2021-09-27 13:12:23 Source: Shanghai Securities News", False),
+        ("numeric", "9\u670823\u65e5\u53ec\u5f00", False),
+        ("numeric", "On January 20, 35 firms signed.", True),
+        ("numeric", "\u57f9\u80b21~2\u5bb6\u4f01\u4e1a", True),
         ("date", "It was signed on September 27.", True),
         ("date", "It was signed in 2021.", True),
         ("date", "It was signed.", False),
         ("name", "The China Iron and Steel Industry Association signed.", True),
         ("name", "the association signed.", False),
         ("other", "anything", True),
+        ("identifier", "| Text number: | Guofa [2016] No. 6 |", True),
+        ("identifier", "Comments are in docket USTR-2022-0012.", True),
+        ("identifier", "The notice was issued by the ministry.", False),
     ],
 )
 def test_question_type_matches(kind: str, sentence: str, ok: bool) -> None:
     from qa.questions import QuestionType
 
     assert QuestionType(kind).matches(sentence) is ok
+
+
+def test_an_identifier_the_question_already_gives_does_not_answer_it() -> None:
+    from qa.questions import QuestionType
+
+    asked = "What is the docket number of the notice Guofa [2016] No. 6?"
+    assert not QuestionType("identifier").matches("Guofa [2016] No. 6 was issued.", asked)
+    assert QuestionType("identifier").matches("Guofa [2016] No. 6 is in docket USTR-2016-0001.", asked)
 
 
 @pytest.mark.parametrize(

@@ -58,7 +58,8 @@ FEATURES = (
 )
 INDEX = {name: i for i, name in enumerate(FEATURES)}
 
-_NEGATION_RE = re.compile(r"\b(?:not|no|never|none|neither|nor|without|cannot|n't)\b|n't\b", re.I)
+# "No. 6" and "No 6" number a document or an item: not a negation.
+_NEGATION_RE = re.compile(r"\b(?:not|no(?!\.?\s*\d)|never|none|neither|nor|without|cannot|n't)\b|n't\b", re.I)
 # "2021", "FY2021", "2021-22": a year however it is prefixed.
 _YEAR_RE = re.compile(r"(?<!\d)(?:1[5-9]|20)\d\d(?!\d)")
 _MIN_SENTENCE_CHARS = 12
@@ -123,8 +124,13 @@ def read_question(question: str, tools: Toolkit) -> Question:
         numbers=tuple(w for w in words if w[0].isdigit()),
         years=frozenset(_YEAR_RE.findall(question)),
         absent=tuple(w for w in words if not mentioned(w, tools)),
-        negated=bool(_NEGATION_RE.search(question)),
+        negated=negated(question),
     )
+
+
+def negated(text: str) -> bool:
+    """Whether ``text`` says something is not so ("not", "no", "never", "without", "n't")."""
+    return bool(_NEGATION_RE.search(text))
 
 
 # "Korean" when the record says "Korea", "Vietnamese" for "Vietnam".
@@ -219,7 +225,7 @@ def rows(
         row[INDEX["typed_match"]] = float(c.type_match and q.kind.kind != "other")
         if q.kind.kind in kinds:
             row[INDEX[kinds[q.kind.kind]]] = 1.0
-        row[INDEX["neg_mismatch"]] = float(q.negated != bool(_NEGATION_RE.search(c.sentence)))
+        row[INDEX["neg_mismatch"]] = float(q.negated != negated(c.sentence))
         row[INDEX["first"]] = float(c.index == 0)
         row[INDEX["position"]] = c.index / max(1, len(sentences) - 1)
         row[INDEX["length"]] = math.log1p(len(c.sentence.split())) / 4
