@@ -19,13 +19,13 @@ import json
 import random
 import re
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from eval.calibrate import fit_models, validate, write_card
+from eval.calibrate import fit_models, fit_pick, validate, write_card
 from qa.answering.features import candidates, read_question, rows
 from qa.cites import normalize
 from qa.settings import Settings
@@ -129,6 +129,37 @@ def make_splits(data: Path, seed: int) -> list[Split]:
     return list(splits.values())
 
 
+def _lower_first(q: str) -> str:
+    return q[0].lower() + q[1:] if len(q) > 1 and q[1].islower() else q
+
+
+# A record's questions name the document they ask about ("Under the 2022 guidance, ..."); SQuAD's
+# never name their article. These ask the same questions of their article by name.
+FRAMINGS = (
+    lambda q, t: f"According to the {t} document, {_lower_first(q)}",
+    lambda q, t: f"In the {t} exhibit, {_lower_first(q)}",
+    lambda q, t: f"{q.rstrip('?').rstrip()}, according to the exhibit on {t}?",
+    lambda q, t: f"Under the {t} article, {_lower_first(q)}",
+)
+
+
+def framed(split: Split, rng: random.Random) -> Split:
+    """The split's questions, each asked of its article by name in one of ``FRAMINGS`` (same
+    articles, so the same record and index)."""
+    title_of = {c: title.replace("_", " ") for title, contexts in split.articles for c in contexts}
+    items = [
+        Item(
+            it.qid + "-named",
+            rng.choice(FRAMINGS)(it.question, title_of[it.context]),
+            it.context,
+            it.answers,
+            it.synthetic,
+        )
+        for it in split.items
+    ]
+    return Split(split.name, split.articles, items)
+
+
 def write_record(split: Split, folder: Path) -> Path:
     """The split's articles as one record file of exhibits, one article each."""
     folder.mkdir(parents=True, exist_ok=True)
@@ -143,12 +174,13 @@ def write_record(split: Split, folder: Path) -> Path:
     return path
 
 
-def featurise(split: Split, cache: Path, settings: Settings) -> list[dict[str, Any]]:
-    """Per question: candidate rows, every candidate's sentence cosine, labels (cached)."""
+def featurise(split: Split, cache: Path, settings: Settings, name: str = "") -> list[dict[str, Any]]:
+    """Per question: candidate rows (plain and frame-aware), every candidate's sentence cosine,
+    labels (cached under ``name``, by default the split's)."""
     from index.store import build
     from qa.retrieve import Retriever
 
-    out_file = cache / f"{split.name}.features.npz"
+    out_file = cache / f"{name or split.name}.features.npz"
     record = write_record(split, cache)
     s = settings.model_copy(update={"store": cache / f"{split.name}.store"})
     build([record], s)
@@ -182,7 +214,8 @@ def featurise(split: Split, cache: Path, settings: Settings) -> list[dict[str, A
         q = read_question(it.question, retriever)
         cands = candidates(passages, q)
         keys = [(p.paragraph.exhibit, p.paragraph.number) for p in passages]
-        x = rows(q, cands, retriever.closeness(it.question, keys))
+        pcos = retriever.closeness(it.question, keys)
+        x = rows(q, cands, pcos)
         qv = np.asarray(retriever.embed_query(it.question), dtype=np.float32)
         context = normalize(it.context)
         answers = [normalize(a) for a in it.answers]
@@ -195,6 +228,7 @@ def featurise(split: Split, cache: Path, settings: Settings) -> list[dict[str, A
         out.append(
             {
                 "x": x,
+                "xf": rows(q, cands, pcos, framed=True),
                 "scos": np.asarray([float(vectors[c.sentence] @ qv) for c in cands], dtype=np.float32),
                 "y": np.asarray(y, dtype=bool),
                 "answerable": bool(answers),
@@ -208,7 +242,12 @@ def featurise(split: Split, cache: Path, settings: Settings) -> list[dict[str, A
 def _save(path: Path, items: list[dict[str, Any]], key: str) -> None:
     arrays: dict[str, Any] = {"key": np.asarray(key)}
     for i, it in enumerate(items):
-        arrays[f"x{i}"], arrays[f"s{i}"], arrays[f"y{i}"] = it["x"], it["scos"], it["y"]
+        arrays[f"x{i}"], arrays[f"f{i}"], arrays[f"s{i}"], arrays[f"y{i}"] = (
+            it["x"],
+            it["xf"],
+            it["scos"],
+            it["y"],
+        )
     arrays["answerable"] = np.asarray([it["answerable"] for it in items])
     arrays["synthetic"] = np.asarray([it["synthetic"] for it in items])
     np.savez_compressed(path, **arrays)
@@ -217,7 +256,14 @@ def _save(path: Path, items: list[dict[str, Any]], key: str) -> None:
 def _load(path: Path) -> list[dict[str, Any]]:
     z = np.load(path)
     return [
-        {"x": z[f"x{i}"], "scos": z[f"s{i}"], "y": z[f"y{i}"], "answerable": bool(a), "synthetic": bool(s)}
+        {
+            "x": z[f"x{i}"],
+            "xf": z[f"f{i}"],
+            "scos": z[f"s{i}"],
+            "y": z[f"y{i}"],
+            "answerable": bool(a),
+            "synthetic": bool(s),
+        }
         for i, (a, s) in enumerate(zip(z["answerable"], z["synthetic"], strict=True))
     ]
 
@@ -243,8 +289,13 @@ def main(argv: list[str] | None = None) -> int:
     train_split, val_split = make_splits(args.data, args.seed)
     train = featurise(train_split, args.cache, settings)
     val = featurise(val_split, args.cache, settings)
+    rng = random.Random(args.seed)
+    train_named = featurise(framed(train_split, rng), args.cache, settings, "train-named")
+    val_named = featurise(framed(val_split, rng), args.cache, settings, "validation-named")
     scorer, choice = fit_models(train, val, args.false_refusals, args.seed)
-    report = validate(scorer, val)
+    pick, choice["pick"] = fit_pick(train + train_named, val + val_named, args.seed)
+    scorer = replace(scorer, pick=pick)
+    report = validate(scorer, val, val_named)
     counts = {
         s.name: {
             "articles": [t for t, _ in s.articles],

@@ -23,7 +23,7 @@ from qa.answering.features import (
     rows,
     with_sentence_cosines,
 )
-from qa.answering.scorer import Scorer, load, sigmoid
+from qa.answering.scorer import Linear, Scorer, load, sigmoid
 from qa.questions import BACKWARD_RE, CAUSAL_RE, asks_reason
 from qa.settings import Settings
 from qa.types import Citation, Passage
@@ -74,27 +74,45 @@ class ExtractiveAnswerer:
             return Judgement((), 0.0, q.kind.kind, f"no retrieved sentence holds a {q.kind.kind} fact")
         pcos = tools.closeness(question, [(p.paragraph.exhibit, p.paragraph.number) for p in passages])
         x = rows(q, cands, pcos)
-        top = np.argsort(-self.scorer.rank.logits(x), kind="stable")[: self.scorer.embed_top]
-        head = [cands[i] for i in top]
+        gate = self._top(self.scorer.rank, x)
+        pick = self.scorer.pick
+        xf = rows(q, cands, pcos, framed=True) if pick else x
+        chosen_top = self._top(pick[0], xf) if pick else gate
+        cos = self._sentence_cosines(question, cands, [*gate, *chosen_top], pcos, tools)
+        x_gate = with_sentence_cosines(x[gate], {j: cos[i] for j, i in enumerate(gate)})
+        support = self.scorer.support(self.scorer.rerank.logits(x_gate), x_gate)
+        x_head = with_sentence_cosines(xf[chosen_top], {j: cos[i] for j, i in enumerate(chosen_top)})
+        logits = (pick[1] if pick else self.scorer.rerank).logits(x_head)
+        order = np.argsort(-logits, kind="stable")
+        ranked = tuple(Scored(cands[chosen_top[j]], sigmoid(float(logits[j]))) for j in order)
+        return Judgement(ranked, support, q.kind.kind, reason=asks_reason(question))
+
+    def _top(self, rank: Linear, x: np.ndarray) -> list[int]:
+        return [int(i) for i in np.argsort(-rank.logits(x), kind="stable")[: self.scorer.embed_top]]
+
+    def _sentence_cosines(
+        self,
+        question: str,
+        cands: Sequence[Candidate],
+        wanted: Sequence[int],
+        pcos: Sequence[float],
+        tools: Toolkit,
+    ) -> dict[int, float]:
+        """The question's cosine to each wanted candidate's own sentence, by candidate index."""
         # A sentence that is its whole paragraph was embedded at index time (same text, same
         # vector): its cosine is the paragraph's. Headings change what was embedded, though.
         cos = {
-            j: pcos[c.rank]
-            for j, c in enumerate(head)
-            if not self.settings.contextual_headings and c.sentence == c.passage.paragraph.text.strip()
+            i: pcos[cands[i].rank]
+            for i in wanted
+            if not self.settings.contextual_headings
+            and cands[i].sentence == cands[i].passage.paragraph.text.strip()
         }
-        todo = [j for j in range(len(head)) if j not in cos]
+        todo = [i for i in dict.fromkeys(wanted) if i not in cos]
         if todo:
             qv = np.asarray(tools.embed_query(question), dtype=np.float32)
-            sv = np.asarray(tools.embed_texts([head[j].sentence for j in todo]), dtype=np.float32)
+            sv = np.asarray(tools.embed_texts([cands[i].sentence for i in todo]), dtype=np.float32)
             cos.update(zip(todo, (float(v) for v in sv @ qv), strict=True))
-        x_head = with_sentence_cosines(x[top], cos)
-        logits = self.scorer.rerank.logits(x_head)
-        order = np.argsort(-logits, kind="stable")
-        ranked = tuple(Scored(head[j], sigmoid(float(logits[j]))) for j in order)
-        return Judgement(
-            ranked, self.scorer.support(logits, x_head), q.kind.kind, reason=asks_reason(question)
-        )
+        return cos
 
     def evidence_sentences(
         self, question: str, passages: Sequence[Passage], tools: Toolkit, n: int
@@ -107,7 +125,9 @@ class ExtractiveAnswerer:
         if not cands:
             return []
         pcos = tools.closeness(question, [(p.paragraph.exhibit, p.paragraph.number) for p in passages])
-        top = np.argsort(-self.scorer.rank.logits(rows(q, cands, pcos)), kind="stable")[:n]
+        pick = self.scorer.pick
+        x = rows(q, cands, pcos, framed=pick is not None)
+        top = np.argsort(-(pick[0] if pick else self.scorer.rank).logits(x), kind="stable")[:n]
         return [cands[i] for i in top]
 
     def answer(

@@ -183,11 +183,14 @@ def rows(
     cands: Sequence[Candidate],
     pcos: Sequence[float],
     scos: dict[int, float] | None = None,
+    framed: bool = False,
 ) -> np.ndarray:
     """The feature matrix of ``cands`` (one row each, columns as FEATURES).
 
     ``pcos`` is the question's cosine to each passage's stored vector; ``scos`` the cosines of
     the sentences that were embedded, by candidate position (the others use their paragraph's).
+    ``framed`` rows leave out of the coverage, name and figure columns what the question shares
+    with the candidates' document titles and headings (``_without_frames``, ``_unframed``).
     """
     scos = scos or {}
     x = np.zeros((len(cands), len(FEATURES)), dtype=np.float32)
@@ -197,7 +200,8 @@ def rows(
     para_cache: dict[int, tuple[set[str], list[str]]] = {}
     kinds = {"numeric": "kind_numeric", "date": "kind_date", "name": "kind_name", "list": "kind_list"}
     q_terms = len(q.weights)
-    focus = _focus_weights(q.weights, cands)
+    weights = _without_frames(q.weights, cands) if framed else q.weights
+    focus = _focus_weights(weights, cands)
     for j, c in enumerate(cands):
         text = c.passage.paragraph.text
         if c.rank not in para_cache:
@@ -209,17 +213,18 @@ def rows(
         pairs = set(zip(s_list, s_list[1:], strict=False))
         sent_years = set(_YEAR_RE.findall(text))
         row = x[j]
-        row[INDEX["cov_s"]] = coverage(q.weights, s_terms)
-        row[INDEX["cov_p"]] = coverage(q.weights, p_terms)
-        row[INDEX["cov_win"]] = coverage(q.weights, set(terms(around)))
+        row[INDEX["cov_s"]] = coverage(weights, s_terms)
+        row[INDEX["cov_p"]] = coverage(weights, p_terms)
+        row[INDEX["cov_win"]] = coverage(weights, set(terms(around)))
         row[INDEX["bigram_s"]] = len(q.bigrams & pairs) / len(q.bigrams) if q.bigrams else 0.0
-        row[INDEX["miss_s"]] = _missing(q.weights, s_terms)
-        row[INDEX["miss_p"]] = _missing(q.weights, p_terms)
+        row[INDEX["miss_s"]] = _missing(weights, s_terms)
+        row[INDEX["miss_p"]] = _missing(weights, p_terms)
         row[INDEX["absent_record"]] = min(len(q.absent), 2) / 2
-        row[INDEX["names_s"]] = _share(q.names, c.sentence)
-        row[INDEX["names_p"]] = _share(q.names, text)
-        row[INDEX["nums_s"]] = _share(q.numbers, c.sentence)
-        row[INDEX["nums_p"]] = _share(q.numbers, text)
+        names, numbers = _unframed(q, c.passage) if framed else (q.names, q.numbers)
+        row[INDEX["names_s"]] = _share(names, c.sentence)
+        row[INDEX["names_p"]] = _share(names, text)
+        row[INDEX["nums_s"]] = _share(numbers, c.sentence)
+        row[INDEX["nums_p"]] = _share(numbers, text)
         row[INDEX["year_conflict"]] = float(bool(q.years and sent_years and not (q.years & sent_years)))
         row[INDEX["type_match"]] = float(c.type_match)
         row[INDEX["typed_match"]] = float(c.type_match and q.kind.kind != "other")
@@ -240,6 +245,32 @@ def rows(
     x[:, INDEX["cov_rel"]] = x[:, INDEX["cov_s"]] - x[:, INDEX["cov_s"]].max()
     x[:, INDEX["focus_rel"]] = x[:, INDEX["cov_focus"]] - x[:, INDEX["cov_focus"]].max()
     return x
+
+
+def _without_frames(weights: dict[str, float], cands: Sequence[Candidate]) -> dict[str, float]:
+    """The question's term weights less the terms a candidate's document title or heading holds
+    (all of them if that leaves none): the words naming the document found the document; within
+    it, the sentence that answers is the one holding the rest."""
+    frames: set[str] = set()
+    for text in {f"{c.passage.paragraph.title} {c.passage.paragraph.heading}" for c in cands}:
+        frames.update(terms(text))
+    rest = {t: w for t, w in weights.items() if t not in frames}
+    return rest or weights
+
+
+def _unframed(q: Question, passage: Passage) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The question's names and figures less those its document's title and heading hold.
+
+    A record's questions name the document they ask about ("the State Council's May 5
+    meeting", "China's 15th Five-Year Plan"); the paragraphs of that document say "the
+    meeting", "the plan". Those names tell documents apart, not the paragraphs within one."""
+    frame = set(terms(f"{passage.paragraph.title} {passage.paragraph.heading}"))
+    if not frame:
+        return q.names, q.numbers
+    return (
+        tuple(w for w in q.names if not set(terms(w)) <= frame),
+        tuple(w for w in q.numbers if not set(terms(w)) <= frame),
+    )
 
 
 def _focus_weights(weights: dict[str, float], cands: Sequence[Candidate]) -> dict[str, float]:

@@ -89,6 +89,10 @@ class Scorer:
     embed_top: int  # candidates whose own vectors are computed before reranking
     threshold: float  # refuse when support is below this
     card: dict[str, Any]
+    # The pair that picks the sentence, on frame-aware rows (features.rows(framed=True)),
+    # trained with questions that name their document too. None: ``rank`` / ``rerank`` pick.
+    # Support stays with the pair above: it is what the calibration and threshold were fit on.
+    pick: tuple[Linear, Linear] | None = None
 
     def support(self, rerank_logits: np.ndarray, x: np.ndarray) -> float:
         """The probability that the best of the reranked candidates (rows ``x``) is right."""
@@ -105,7 +109,9 @@ class Scorer:
             "embed_top": self.embed_top,
             "threshold": round(self.threshold, 4),
             "card": self.card,
-        }
+        } | (
+            {"pick_rank": self.pick[0].to_json(), "pick_rerank": self.pick[1].to_json()} if self.pick else {}
+        )
 
 
 def parse(data: dict[str, Any], where: str) -> Scorer:
@@ -121,6 +127,9 @@ def parse(data: dict[str, Any], where: str) -> Scorer:
         int(data["embed_top"]),
         float(data["threshold"]),
         dict(data.get("card", {})),
+        (Linear.from_json(data["pick_rank"]), Linear.from_json(data["pick_rerank"]))
+        if "pick_rank" in data
+        else None,
     )
 
 
