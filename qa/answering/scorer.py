@@ -1,12 +1,14 @@
 """The learned answer scorer: which sentence answers, and how likely it is that one does.
 
-Three small logistic models, trained by ``python -m eval.train_scorer`` on public QA data
-(never on the project's gold sets) and shipped as one JSON file of coefficients:
+Small logistic models, trained by ``python -m eval.train_scorer`` on public QA data (never on
+the project's gold sets) and shipped as one JSON file of coefficients:
 
 - ``rank`` scores every candidate sentence on features that cost nothing to compute;
 - ``rerank`` rescores the best few once their own sentence vectors are known;
 - ``calibration`` turns the winner's lead over the runner-up and its features into the
-  probability that the answer is right (``Answer.support``).
+  probability that the answer is right (``Answer.support``), on which the answerer refuses;
+- ``pick`` (a second rank / rerank pair, optional) chooses the sentence shown, on rows that
+  discount what the question shares with each candidate's document title.
 
 Only sentences that hold the kind of fact asked for are candidates (a number for "how
 many"), and a question naming something the record never mentions is refused before any
