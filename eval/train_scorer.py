@@ -6,8 +6,10 @@ SQuAD 2.0 articles become two records of exhibits (a training and a validation s
 article), indexed by the product's own pipeline; every question is retrieved and turned into
 candidate rows exactly as when answering. SQuAD's adversarial unanswerable questions, and
 near-misses made here from its answerable ones (a year or a name swapped for one the passage
-does not have), teach refusal. The validation split alone chooses the regularisation and the
-refusal threshold, for a stated false-refusal rate. The data is read in place and never
+does not have), teach refusal. The same questions asked again with their article named
+("According to the Normans document, ...") train the pair that picks the sentence shown. The
+validation split alone chooses the regularisation and the refusal threshold, for a stated
+false-refusal rate. The data is read in place and never
 copied into the repository; only the coefficients are written, with a model card.
 """
 
