@@ -298,8 +298,9 @@ def write_card(
                 "",
                 "The sentence shown is picked by a second pair of the same form (C = "
                 f"{choice['pick']['C']}, top-1 by C {choice['pick']['top1_by_C']}) on frame-aware rows:",
-                "the question's names and figures that a candidate's document title or heading holds",
-                "are left out of its `names_*` / `nums_*`, and it is trained on the training questions",
+                "the question's words that the candidates' document titles or headings hold are left",
+                "out of the coverage columns, and the names and figures a candidate's own title or",
+                "heading holds out of its `names_*` / `nums_*`; it is trained on the training questions",
                 'asked plainly and again with their article named ("According to the Normans document,',
                 "...\"), as a record's questions name their document. Support, and so refusal, stays with",
                 "the first pair, which the calibration and threshold were fit on.",
