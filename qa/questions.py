@@ -156,6 +156,10 @@ _REASON_RE = re.compile(
     r"|\bfor what (?:purpose|reason)s?\b|\bwhat (?:is|was|are|were) the (?:main )?(?:reasons?|purposes?|causes?"
     r"|rationale|aims?|goals?|objectives?|grounds?|basis|mechanism)\b|\bwhat (?:caused|led to|prompted|drove"
     r"|explains?)\b|^\s*how (?:does|did|do|will|would|can|could|is|are|was|were)\b(?!.*\bchange)"
+    # "What was the meeting intended to achieve?" asks for a purpose, as "for what purpose"
+    # does; the verb list keeps "What was the fund meant to finance?" (an object) out.
+    r"|\b(?:intended|meant|designed|supposed|aim(?:ed|s)?|seeks?|sought|set up)\s+to\s+(?:achieve"
+    r"|accomplish|implement|serve|address|promote|ensure|bring about|solve|prevent)\b"
     r"|\u4e3a\u4ec0\u4e48|\u4e3a\u4f55|\u539f\u56e0",
     re.I,
 )

@@ -183,6 +183,11 @@ def test_a_sentence_answering_two_parts_is_quoted_once() -> None:
         ("How many ships were built?", False),
         ("How did output change between 2016 and 2020?", False),
         ("When was the plan issued?", False),
+        ("What was the 2022 meeting intended to achieve?", True),
+        ("What directive was the platform meant to implement?", True),
+        ("What did the reform aim to accomplish?", True),
+        ("What was the fund meant to finance?", False),
+        ("How much was the plan intended to cost?", False),
     ],
 )
 def test_asks_reason(question: str, reason: bool) -> None:
