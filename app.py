@@ -6,7 +6,6 @@ import argparse
 import ctypes
 import html
 import os
-import re
 import threading
 from collections.abc import Iterator
 from functools import partial
@@ -30,55 +29,10 @@ from qa.events import (
     exhibit_choices,
 )
 from qa.export import downloads_folder, write_downloads
+from qa.render import answered_by, caution, chat_text, evidence_html, paragraph_html
 from qa.settings import Settings
-from qa.types import Answer, Citation, Paragraph
+from qa.types import Answer, Paragraph
 from qa.uploads import ALLOWED, add_exhibit
-
-
-def _para_html(p: Paragraph, label: str, marks: tuple[str, ...] = ()) -> str:
-    # Everything from the record is escaped: an exhibit may contain markup or script.
-    text = html.escape(p.text)
-    for mark in marks:
-        quote = html.escape(mark)
-        if quote and quote in text:
-            text = text.replace(quote, f"<mark>{quote}</mark>", 1)
-    page = f", p. {p.page}" if p.page else ""
-    return (
-        f"<div class='para {label}'><small>\u00b6 {p.number}{page}</small>"
-        f"<div style='white-space:pre-wrap'>{text}</div></div>"
-    )
-
-
-def _evidence_html(cited: list[CitedParagraph], notes: list[str], uncited: tuple[Paragraph, ...] = ()) -> str:
-    parts = []
-    # One entry per paragraph, however many sentences cite it, each quote highlighted.
-    groups: dict[tuple[int, int], list[CitedParagraph]] = {}
-    for item in cited:
-        groups.setdefault((item.citation.exhibit, item.citation.paragraph), []).append(item)
-    for (ex, n), items in groups.items():
-        item, p, c = items[0], items[0].paragraph, items[0].citation
-        body = [_para_html(x, "context") for x in (item.before,) if x is not None]
-        body.append(_para_html(p, "cited", tuple(i.citation.quote for i in items)))
-        body += [_para_html(x, "context") for x in (item.after,) if x is not None]
-        for other in item.aligned:
-            label = "Chinese original" if other.lang == "zh" else "English translation"
-            body.append(f"<div class='aligned'><b>{label}</b>{_para_html(other, 'aligned')}</div>")
-        parts.append(
-            f"<details class='cite' id='cite-{ex}-{n}' open><summary><b>{html.escape(c.render())}</b> "
-            f"{html.escape(p.title)}</summary>{''.join(body)}</details>"
-        )
-    if uncited:
-        rows = "".join(
-            f"<li><b>{html.escape(Citation(x.exhibit, x.number, '').render())}</b> "
-            f"{html.escape(' '.join(x.text.split())[:240])}</li>"
-            for x in uncited
-        )
-        parts.append(
-            f"<details class='uncited'><summary>Also retrieved ({len(uncited)})</summary><ul>{rows}</ul></details>"
-        )
-    if notes:
-        parts.append("<ul class='notes'>" + "".join(f"<li>{html.escape(n)}</li>" for n in notes) + "</ul>")
-    return "\n".join(parts) or "<i>No citations.</i>"
 
 
 def _memo(event: Done) -> tuple[str, list[str]]:
@@ -112,7 +66,7 @@ def browse(exhibit: int | None, search: str, jump: str, *, settings: Settings) -
     shown = paras[:_BROWSE_LIMIT]
     rows = []
     for p in shown:
-        block = _para_html(p, "para")
+        block = paragraph_html(p, "para")
         if p.boilerplate:
             block = block.replace("</small>", " \u00b7 web boilerplate</small>", 1)
         if target and p.number == target[1]:
@@ -196,41 +150,6 @@ MODES = [
 ]
 
 
-_CHIP_RE = re.compile(r"\[Ex\. (\d+) \u00b6 (\d+)( \(Chinese original\))?\]")
-
-
-def _chat_text(text: str) -> str:
-    """The answer for the chat: record text escaped (it may hold markup), each pin cite a link
-    that opens its paragraph in the evidence panel."""
-    safe = html.escape(text, quote=False)
-    return _CHIP_RE.sub(
-        lambda m: (
-            f"[\\[Ex. {m.group(1)} \u00b6 {m.group(2)}{m.group(3) or ''}\\]](#cite-{m.group(1)}-{m.group(2)})"
-        ),
-        safe,
-    )
-
-
-def _answered_by(event: Done) -> str:
-    a = event.answer
-    model = f" \u00b7 {a.usage.model}" if a.usage is not None else ""
-    index = f" \u00b7 record indexed {a.index}" if a.index else ""
-    support = f"{a.support_label} (support {a.support:.2f}) \u00b7 " if a.support_label else ""
-    searched = f"<sub>searched for: {html.escape(a.searched)}</sub>\n\n" if a.searched else ""
-    return f"\n\n{searched}<sub>{support}answered by {a.mode}{model}{index}</sub>"
-
-
-def _caution(event: Done) -> str:
-    """Above an uncertain answer: what the figure means and where to look."""
-    a = event.answer
-    if not a.uncertain:
-        return ""
-    return (
-        f"**Uncertain** (support {a.support:.2f}: answers scored like this are right less than "
-        "7 times in 10). Check it against the closest passages in the evidence panel.\n\n"
-    )
-
-
 def respond(
     question: str,
     history: list[dict[str, Any]],
@@ -264,13 +183,13 @@ def respond(
             yield (
                 "",
                 [*history, {"role": "assistant", "content": f"*{event.text}*"}],
-                _evidence_html(cited, notes),
+                evidence_html(cited, notes),
                 memo,
                 files,
                 turns,
             )
         elif isinstance(event, AnswerText):
-            reply = _chat_text(event.text)
+            reply = chat_text(event.text)
             if event.partial:  # verified sentences appear while the model is still writing
                 yield (
                     "",
@@ -289,11 +208,11 @@ def respond(
         elif isinstance(event, Failed):
             reply = f"**Cannot answer:** {event.message}"
         elif isinstance(event, Done):
-            reply = _caution(event) + reply + _answered_by(event)
+            reply = caution(event) + reply + answered_by(event)
             memo, files = _memo(event)
             turns.append(event.answer)
     history.append({"role": "assistant", "content": reply})
-    yield "", history, _evidence_html(cited, notes, uncited), memo, files, turns
+    yield "", history, evidence_html(cited, notes, uncited), memo, files, turns
 
 
 def build_demo(settings: Settings) -> gr.Blocks:

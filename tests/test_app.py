@@ -13,6 +13,7 @@ import pytest
 
 from eval.procs import free_port as _free_port
 from eval.procs import wait_for_app
+from qa import render
 from qa.settings import Settings
 
 
@@ -133,13 +134,12 @@ def test_evidence_shows_context_the_aligned_original_and_uncited_passages(app_ur
 
 
 def test_exhibit_text_is_escaped_in_the_evidence_panel() -> None:
-    import app
     from qa.events import CitedParagraph
     from qa.types import Citation, Paragraph
 
     hostile = "Steel <img src=x onerror=alert(1)> and <script>alert(2)</script> exports rose."
     p = Paragraph(70, 3, hostile, "en", 0, len(hostile), title="<b>T</b>")
-    out = app._evidence_html([CitedParagraph(Citation(70, 3, "exports rose", True), p)], ["<i>n</i>"], (p,))
+    out = render.evidence_html([CitedParagraph(Citation(70, 3, "exports rose", True), p)], ["<i>n</i>"], (p,))
     assert "<img" not in out and "<script" not in out and "<i>n</i>" not in out
     assert "&lt;img src=x onerror=alert(1)&gt;" in out and "<mark>exports rose</mark>" in out
 
@@ -288,10 +288,9 @@ def test_upload_an_exhibit_and_ask_about_it(sample_settings: Settings, tmp_path:
 def test_the_chat_states_the_answers_support(
     support: float | None, refused: bool, caution: str, label: str
 ) -> None:
-    import app
     from qa.events import Done
     from qa.types import Answer
 
     event = Done(Answer("q", "a", (), (), refused, "extractive", "h", support=support))
-    assert app._caution(event).startswith(caution) and (caution or app._caution(event) == "")
-    assert label in app._answered_by(event)
+    assert render.caution(event).startswith(caution) and (caution or render.caution(event) == "")
+    assert label in render.answered_by(event)
