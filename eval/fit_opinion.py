@@ -71,6 +71,13 @@ def _aucs(scores: np.ndarray, rows: list[dict[str, Any]]) -> tuple[float, float]
     return out[0], out[1]
 
 
+_YESNO_AS_MEASURED = (
+    '- P(yes) of a yes/no question ("does the passage state the answer?"), on 131 of the same '
+    "validation questions (probed when the judge was shown the first scorer pair's sentence): AUC for "
+    "a right answer 0.685 and for an answerable question 0.555, against 0.805 and 0.728 for P(answers)."
+)
+
+
 def write_card(
     path: Path, card: dict[str, Any], coef: list[float], intercept: float, threshold: float
 ) -> None:
@@ -127,7 +134,10 @@ def write_card(
         "  verbatim: on a validation probe it said NONE to 20 of 35 right answers; on the gold sets",
         "  it refused 63-64% of the answerable questions.",
     ]
-    if old:
+    if not old:
+        # The yes/no probe's rows are gone from this cache; its figures, as first measured, stay.
+        lines.append(_YESNO_AS_MEASURED)
+    else:
         lines.append(
             f'- P(yes) of a yes/no question ("does the passage state the answer?"), on {old["n"]} of the '
             f"same validation questions: AUC for a right answer {old['auc_right']} and for an "
