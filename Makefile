@@ -93,7 +93,7 @@ chromium:
 	  || { $$SUDO apt-get update >/dev/null && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y --no-install-recommends chromium >/dev/null; }; }
 
 test: $(STAMP) index index-record2 chromium
-	EXHIBITQA_SEED_STORE=$(STORE) EXHIBITQA_RECORD2_SEED_STORE=$(RECORD2_STORE) EXHIBITQA_REQUIRE_LOCAL=1 EXHIBITQA_REQUIRE_BROWSER=1 $(BIN)/python -m pytest -q
+	EXHIBITQA_SEED_STORE=$(STORE) EXHIBITQA_RECORD2_SEED_STORE=$(RECORD2_STORE) EXHIBITQA_REQUIRE_LOCAL=1 EXHIBITQA_REQUIRE_BROWSER=1 $(BIN)/python -m pytest -q --durations=15
 
 # The suite in random order (pytest-randomly; the seed is printed: SEED=N repeats an order).
 test-random: $(STAMP) index index-record2 chromium
