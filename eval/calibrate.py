@@ -145,9 +145,7 @@ def fit_pick(
 
 def _picked_right(scorer: Scorer, items: Sequence[dict[str, Any]]) -> np.ndarray:
     """Per question: whether the sentence the answerer shows holds the answer."""
-    if scorer.pick is None:
-        return _outcomes(scorer.rank, scorer.rerank, items)[1]
-    return _outcomes(*scorer.pick, _as_framed(items))[1]
+    return _outcomes(*scorer.picker, _as_framed(items) if scorer.pick else items)[1]
 
 
 def _support(scorer: Scorer, inputs: np.ndarray | None) -> float:

@@ -75,14 +75,14 @@ class ExtractiveAnswerer:
         pcos = tools.closeness(question, [(p.paragraph.exhibit, p.paragraph.number) for p in passages])
         x = rows(q, cands, pcos)
         gate = self._top(self.scorer.rank, x)
-        pick = self.scorer.pick
-        xf = rows(q, cands, pcos, framed=True) if pick else x
-        chosen_top = self._top(pick[0], xf) if pick else gate
+        pick_rank, pick_rerank = self.scorer.picker
+        xf = rows(q, cands, pcos, framed=True) if self.scorer.pick else x
+        chosen_top = self._top(pick_rank, xf)
         cos = self._sentence_cosines(question, cands, [*gate, *chosen_top], pcos, tools)
         x_gate = with_sentence_cosines(x[gate], {j: cos[i] for j, i in enumerate(gate)})
         support = self.scorer.support(self.scorer.rerank.logits(x_gate), x_gate)
         x_head = with_sentence_cosines(xf[chosen_top], {j: cos[i] for j, i in enumerate(chosen_top)})
-        logits = (pick[1] if pick else self.scorer.rerank).logits(x_head)
+        logits = pick_rerank.logits(x_head)
         order = np.argsort(-logits, kind="stable")
         ranked = tuple(Scored(cands[chosen_top[j]], sigmoid(float(logits[j]))) for j in order)
         return Judgement(ranked, support, q.kind.kind, reason=asks_reason(question))
@@ -125,9 +125,8 @@ class ExtractiveAnswerer:
         if not cands:
             return []
         pcos = tools.closeness(question, [(p.paragraph.exhibit, p.paragraph.number) for p in passages])
-        pick = self.scorer.pick
-        x = rows(q, cands, pcos, framed=pick is not None)
-        top = np.argsort(-(pick[0] if pick else self.scorer.rank).logits(x), kind="stable")[:n]
+        x = rows(q, cands, pcos, framed=self.scorer.pick is not None)
+        top = np.argsort(-self.scorer.picker[0].logits(x), kind="stable")[:n]
         return [cands[i] for i in top]
 
     def answer(

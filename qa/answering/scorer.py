@@ -96,6 +96,11 @@ class Scorer:
     # Support stays with the pair above: it is what the calibration and threshold were fit on.
     pick: tuple[Linear, Linear] | None = None
 
+    @property
+    def picker(self) -> tuple[Linear, Linear]:
+        """The rank / rerank pair that picks the sentence shown: ``pick``, else the plain pair."""
+        return self.pick or (self.rank, self.rerank)
+
     def support(self, rerank_logits: np.ndarray, x: np.ndarray) -> float:
         """The probability that the best of the reranked candidates (rows ``x``) is right."""
         if len(rerank_logits) == 0:
