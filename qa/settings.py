@@ -82,9 +82,18 @@ class Settings(BaseSettings):
         ge=0.0,
         le=1.0,
         description=(
-            "Refuse an extractive answer whose support (the scorer's probability that it is right) "
-            "is below this; unset: the threshold chosen on the scorer's validation split "
-            "(qa/answering/scorer.md). Higher refuses more."
+            "Refuse an extractive answer whose support (the judge's probability that it is right) "
+            "is below this; unset: the threshold chosen on the judge's validation split "
+            "(qa/answering/reader.md, or scorer.md with judge=scorer). Higher refuses more."
+        ),
+    )
+    judge: Literal["scorer", "reader"] = Field(
+        "scorer",
+        description=(
+            "What picks the sentence quoted and sets the support in extractive mode: 'scorer', the "
+            "feature scorer (qa/answering/scorer.md), or 'reader', the cross-encoder trained here "
+            "(qa/answering/reader.md; opt-in: on the gold sets it refuses worse, README). The "
+            "writing modes and extractive+check always use the scorer, which they were measured with."
         ),
     )
     scorer_path: Path | None = Field(
@@ -222,4 +231,6 @@ class Settings(BaseSettings):
             self.scorer_path or Path(__file__).parent / "answering" / "scorer.json"
         )
         data["opinion_md5"] = _file_md5(Path(__file__).parent / "answering" / "opinion.json")
+        reader = Path(__file__).parent / "answering" / "reader"
+        data["reader_md5"] = [_file_md5(reader / f) for f in ("reader.onnx", "reader.json")]
         return hashlib.md5(json.dumps(data, sort_keys=True).encode()).hexdigest()

@@ -142,9 +142,10 @@ def test_a_pick_pair_chooses_the_sentence_and_the_gate_keeps_the_support() -> No
     record = Record(["The mill was opened in 2016 by Acme Steel.", "Plate exports resumed."])
     question = "What happened to plate exports?"
     passages = record.passages()
-    plain = ExtractiveAnswerer(Settings(), load()).judge(question, passages, record)
+    scorer = Settings(judge="scorer")
+    plain = ExtractiveAnswerer(scorer, load()).judge(question, passages, record)
     # A pick pair that prefers the first sentence of the first paragraph whatever it says.
-    picked = ExtractiveAnswerer(Settings(), _scorer_with_pick("rank_inv")).judge(question, passages, record)
+    picked = ExtractiveAnswerer(scorer, _scorer_with_pick("rank_inv")).judge(question, passages, record)
     assert plain.ranked[0].candidate.sentence == "Plate exports resumed."
     assert picked.ranked[0].candidate.sentence.startswith("The mill was opened")
     assert picked.support == pytest.approx(plain.support)

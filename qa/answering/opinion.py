@@ -133,7 +133,9 @@ class CheckedAnswerer:
 
     def __init__(self, settings: Settings, client: Any, model: str, opinion: Opinion | None = None):
         self.settings = settings
-        self.extractive = ExtractiveAnswerer(settings)
+        # opinion.json was fitted on the feature scorer's support and its sentence; until it is
+        # refitted on the reader's (make train-opinion), the check keeps judging what it was fit on.
+        self.extractive = ExtractiveAnswerer(settings.model_copy(update={"judge": "scorer"}))
         self.client = client
         self.model = model
         self.opinion = opinion or load_opinion()

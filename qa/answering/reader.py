@@ -1,0 +1,108 @@
+"""The reader: a small cross-encoder trained here (eval/train_reader.py; card: reader.md) that
+reads the question with each candidate sentence and scores how well the sentence answers it,
+against a learned "the record does not say" option. Its best score, calibrated on validation,
+is the answer's support. Runs on onnxruntime with the base model's tokenizer; no torch.
+
+Files, side by side in ``qa/answering/reader/``: ``reader.onnx`` (int8), ``tokenizer.json``
+(all-MiniLM-L6-v2's), ``reader.json`` (input length, calibration, refusal threshold).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+
+from qa.errors import ExhibitQAError
+
+FOLDER = Path(__file__).with_name("reader")
+SEP = " [SEP] "  # the tokenizer's separator token, between a sentence and its context
+
+
+def reader_text(sentence: str, title: str = "", previous: str = "") -> str:
+    """What the reader reads of a candidate: the sentence, then its document title and the
+    sentence before it (truncation cuts this context before the sentence)."""
+    context = " | ".join(x for x in (title.replace("_", " ").strip(), previous.strip()) if x)
+    return sentence.strip() + (SEP + context if context else "")
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """Platt scaling of the reader's best score into a probability that the answer is right."""
+
+    a: float
+    b: float
+
+    def __call__(self, score: float) -> float:
+        z = self.a * score + self.b
+        return 1.0 / (1.0 + math.exp(-z)) if z > -700 else 0.0
+
+
+class Reader:
+    """Scores (question, candidate text) pairs; higher means the candidate answers it."""
+
+    def __init__(self, folder: Path = FOLDER, threads: int = 2):
+        import onnxruntime as ort
+        from tokenizers import Tokenizer
+
+        meta_file = folder / "reader.json"
+        if not meta_file.exists():
+            raise ExhibitQAError(
+                f"The reader model is missing from {folder}: reinstall the package, or train one "
+                "with `make train-reader`."
+            )
+        self.meta = json.loads(meta_file.read_text(encoding="utf-8"))
+        self.max_len = int(self.meta["max_len"])
+        self.calibration = Calibration(
+            float(self.meta["calibration"]["a"]), float(self.meta["calibration"]["b"])
+        )
+        self.threshold = float(self.meta["threshold"])
+        self._tok = Tokenizer.from_file(str(folder / "tokenizer.json"))
+        self._tok.enable_truncation(max_length=self.max_len, strategy="only_second")
+        self._tok.no_padding()
+        opts = ort.SessionOptions()
+        opts.intra_op_num_threads = threads
+        opts.inter_op_num_threads = 1
+        self._session = ort.InferenceSession(
+            str(folder / self.meta.get("model", "reader.onnx")), opts, providers=["CPUExecutionProvider"]
+        )
+        self._inputs = {i.name for i in self._session.get_inputs()}
+
+    def scores(self, question: str, texts: Sequence[str], batch: int = 32) -> np.ndarray:
+        """One score per text (the candidate's score minus the null's: > 0 answers)."""
+        if not texts:
+            return np.zeros(0, dtype=np.float32)
+        enc = self._tok.encode_batch([(question, t) for t in texts])
+        # Shortest first, so each batch pads little.
+        order = sorted(range(len(enc)), key=lambda i: len(enc[i].ids))
+        out = np.zeros(len(enc), dtype=np.float32)
+        for at in range(0, len(order), batch):
+            idx = order[at : at + batch]
+            n = max(len(enc[i].ids) for i in idx)
+            feeds = {
+                k: np.zeros((len(idx), n), dtype=np.int64)
+                for k in ("input_ids", "attention_mask", "token_type_ids")
+            }
+            for row, i in enumerate(idx):
+                e = enc[i]
+                feeds["input_ids"][row, : len(e.ids)] = e.ids
+                feeds["attention_mask"][row, : len(e.ids)] = e.attention_mask
+                feeds["token_type_ids"][row, : len(e.ids)] = e.type_ids
+            (res,) = self._session.run(None, {k: v for k, v in feeds.items() if k in self._inputs})
+            out[idx] = np.asarray(res, dtype=np.float32).reshape(-1)
+        return out
+
+    def probability(self, score: float) -> float:
+        """The calibrated probability that an answer whose best score is ``score`` is right."""
+        return self.calibration(score)
+
+
+@lru_cache(maxsize=4)
+def load(folder: Path = FOLDER, threads: int = 2) -> Reader:
+    """The reader in ``folder``, loaded once per process."""
+    return Reader(folder, threads)

@@ -1,0 +1,191 @@
+"""The shipped reader (qa/answering/reader/): it loads, fits the size budget, and orders real
+question-sentence pairs as a reader must."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from qa.answering.reader import FOLDER, Reader, load, reader_text
+from qa.errors import ExhibitQAError
+from qa.settings import Settings
+from qa.types import Paragraph, Passage
+from tests.test_scorer import Record
+
+ANSWER = "China became a member of the World Trade Organization on 11 December 2001."
+
+
+def test_the_shipped_reader_loads_with_its_calibration_and_fits_the_budget() -> None:
+    r = load()
+    assert (FOLDER / "reader.onnx").stat().st_size <= 30 * 1024 * 1024
+    assert 0.0 < r.threshold < 1.0
+    assert r.calibration.a > 0  # a higher score means more likely right
+    card = (FOLDER.parent / "reader.md").read_text(encoding="utf-8")
+    assert "CC BY-SA 4.0" in card and "CC BY 4.0" in card and "all-MiniLM-L6-v2" in card
+
+
+@pytest.mark.parametrize(
+    ("question", "answer", "other"),
+    [
+        # The sentence that states the fact above one on the same topic that does not.
+        pytest.param(
+            "When did China join the WTO?",
+            ANSWER,
+            "The WTO was founded in 1995 to replace the GATT.",
+            marks=pytest.mark.xfail(
+                strict=True, reason="the first reader misses 'join' = 'became a member of' (reader.md)"
+            ),
+        ),
+        (
+            "How much higher was the price of ship plates in China than in South Korea?",
+            "The price of ship plates in China was nearly 800 yuan per ton higher than in South Korea.",
+            "Ship plates are a major input for the shipbuilding industry in China and South Korea.",
+        ),
+        (
+            "Which agency issued the notice on steel overcapacity?",
+            "The notice on steel overcapacity was issued by the National Development and Reform Commission.",
+            "Steel overcapacity has weighed on prices for several years.",
+        ),
+        (
+            "Why did exports fall in 2015?",
+            "Exports fell in 2015 because the currency appreciated sharply against the dollar.",
+            "Exports fell in 2015.",
+        ),
+    ],
+)
+def test_the_answer_sentence_scores_above_an_on_topic_one(question: str, answer: str, other: str) -> None:
+    scores = load().scores(question, [reader_text(answer), reader_text(other)])
+    assert scores[0] > scores[1]
+
+
+@pytest.mark.parametrize(
+    ("question", "near_miss"),
+    [
+        # A swapped name, a swapped year: the same sentence no longer answers.
+        ("When did China join the WTO?", "When did Vietnam join the WTO?"),
+        (
+            "What did the State Council order in 2016?",
+            "What did the State Council order in 2019?",
+        ),
+    ],
+)
+def test_a_near_miss_question_scores_below_the_question_the_sentence_answers(
+    question: str, near_miss: str
+) -> None:
+    sentence = {
+        "When did China join the WTO?": ANSWER,
+        "What did the State Council order in 2016?": "In 2016 the State Council ordered steel capacity cut by 100 million tonnes.",
+    }[question]
+    r = load()
+    right = r.scores(question, [reader_text(sentence)])[0]
+    wrong = r.scores(near_miss, [reader_text(sentence)])[0]
+    assert right > wrong
+    assert r.probability(float(right)) > r.probability(float(wrong))
+
+
+def test_scores_barely_depend_on_batching_or_order() -> None:
+    # int8 with dynamic quantisation scales activations per batch, so a pair's score moves a
+    # little with its batch-mates; the same candidates always give the same scores.
+    r = load()
+    texts = [reader_text(ANSWER), "Exports fell.", reader_text("The WTO was founded in 1995.", "Trade")]
+    together = r.scores("When did China join the WTO?", texts)
+    alone = [r.scores("When did China join the WTO?", [t])[0] for t in texts]
+    reversed_ = r.scores("When did China join the WTO?", texts[::-1])[::-1]
+    assert together == pytest.approx(alone, abs=0.25)  # measured up to 0.21
+    assert together == pytest.approx(reversed_, abs=1e-6)
+    assert r.scores("When did China join the WTO?", texts) == pytest.approx(together, abs=1e-6)
+    assert len(r.scores("anything", [])) == 0
+
+
+def test_a_missing_reader_says_how_to_get_one(tmp_path: Path) -> None:
+    with pytest.raises(ExhibitQAError, match="train-reader"):
+        Reader(tmp_path)
+
+
+def test_the_threshold_and_calibration_come_from_reader_json(tmp_path: Path) -> None:
+    for f in FOLDER.iterdir():
+        shutil.copy(f, tmp_path / f.name)
+    meta = json.loads((tmp_path / "reader.json").read_text())
+    meta["threshold"] = 0.5
+    meta["calibration"] = {"a": 2.0, "b": -1.0}
+    (tmp_path / "reader.json").write_text(json.dumps(meta))
+    r = Reader(tmp_path)
+    assert r.threshold == 0.5
+    assert r.probability(0.5) == pytest.approx(0.5)
+
+
+def _judge(question: str, record: Record):  # type: ignore[no-untyped-def]
+    from qa.answering.extractive import ExtractiveAnswerer
+
+    return ExtractiveAnswerer(Settings(judge="reader")).judge(question, record.passages(), record)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="the first reader rates a sentence by the one before it, which it reads as context (reader.md)",
+)
+def test_the_extractive_answerer_quotes_the_readers_best_sentence_with_its_support() -> None:
+    record = Record(
+        [
+            "The mill was opened in 2016 by Acme Steel. It makes plate for ships.",
+            "Shipyards bought 640 tonnes of plate from the mill in 2021. Prices rose later.",
+        ]
+    )
+    judged = _judge("How much plate did shipyards buy from the mill in 2021?", record)
+    assert judged.support == judged.ranked[0].probability
+    assert judged.ranked[0].candidate.sentence.startswith("Shipyards bought 640 tonnes")
+    assert [s.probability for s in judged.ranked] == sorted(
+        (s.probability for s in judged.ranked), reverse=True
+    )
+
+
+def test_a_chinese_sentence_is_read_through_its_aligned_translation() -> None:
+    english = "The State Council ordered steel capacity cut by 100 million tonnes in 2016."
+    chinese = "国务院于2016年要求压减钢铁产能1亿吨。"
+    record = Record([english, "Unrelated text about shipping rates in the region."])
+    record._paragraphs[(1, 3)] = Paragraph(1, 3, chinese, "zh", 0, len(chinese), aligned=(1,))
+    record._paragraphs[(1, 1)] = replace(record._paragraphs[(1, 1)], aligned=(3,))
+    from qa.answering.extractive import _reader_view
+    from qa.answering.features import Candidate
+
+    c = Candidate(Passage(record._paragraphs[(1, 3)], 1.0), 0, 0, chinese, True)
+    assert _reader_view(c, record).startswith(english)
+
+
+@pytest.mark.parametrize(
+    ("views", "n", "expected"),
+    [
+        (["steel tariffs rose", "weather was mild", "steel output"], 5, [0, 1, 2]),  # few: all read
+        (["weather was mild", "steel tariffs rose sharply", "steel output"], 1, [1]),
+        (["weather was mild", "steel output", "steel tariffs rose sharply"], 2, [1, 2]),  # kept in order
+        (["steel output", "weather", "steel output again"], 1, [0]),  # a tie keeps the higher-ranked
+    ],
+)
+def test_the_prefilter_keeps_the_candidates_covering_most_of_the_question(
+    views: list[str], n: int, expected: list[int]
+) -> None:
+    from qa.answering.extractive import prefilter
+    from qa.answering.features import read_question
+
+    record = Record(views)
+    q = read_question("Why did steel tariffs rise?", record)
+    assert prefilter(q, views, n) == expected
+
+
+def test_the_reader_judges_extractive_answers_only_when_asked() -> None:
+    from qa.answering.extractive import ExtractiveAnswerer
+
+    assert ExtractiveAnswerer(Settings()).reader is None
+    reader = ExtractiveAnswerer(Settings(judge="reader"))
+    assert reader.reader is not None and reader.threshold == reader.reader.threshold
+    record = Record(["The mill was opened in 2016 by Acme Steel.", "Shipyards bought 640 tonnes of plate."])
+    judged = reader.judge("Who opened the mill?", record.passages(), record)
+    assert {s.candidate.sentence for s in judged.ranked} == {
+        "The mill was opened in 2016 by Acme Steel.",
+        "Shipyards bought 640 tonnes of plate.",
+    }
+    assert 0.0 <= judged.support <= 1.0
