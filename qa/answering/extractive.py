@@ -1,10 +1,11 @@
 """The offline answerer: the answer is made of verbatim sentences of the retrieved paragraphs.
 
-Every sentence of the retrieved paragraphs is read with the question by the reader, a
-cross-encoder trained here (qa/answering/reader.py); its best sentence is quoted and its
-calibrated probability of being right is the answer's support. Below the reader's threshold
-the answerer refuses, and says how close the record came. ``judge="scorer"`` uses the older
-feature scorer (qa/answering/scorer.py) instead, for comparison.
+Every sentence of the retrieved paragraphs is scored by the learned scorer (qa/answering/
+scorer.py) on what it shares with the question; the best few are embedded and rescored; the
+winner's calibrated probability of being right is the answer's support. Below the scorer's
+threshold the answerer refuses, and says how close the record came. With ``judge="reader"``
+the reader (qa/answering/reader.py), a cross-encoder trained here, reads the question with
+the best-covering sentences instead, and its calibrated score is the support.
 """
 
 from __future__ import annotations
