@@ -64,7 +64,7 @@ local-native: $(LOCAL_STAMP)
 	  --no-deps "llama-cpp-python==$$($(BIN)/python -c 'import llama_cpp; print(llama_cpp.__version__)')"
 	$(BIN)/exhibitqa local stop
 
-# Train the reader (qa/answering/reader/, card reader.md) on ../shared/training: resumable
+# Train the reader (qa/answering/reader/, card reader/reader.md) on ../shared/training: resumable
 # (checkpoints in ~/.cache/exhibitqa/reader; run it again to continue), then exported to int8
 # ONNX, calibrated and thresholded on the validation articles.
 train-reader: $(STAMP)

@@ -84,7 +84,7 @@ class Settings(BaseSettings):
         description=(
             "Refuse an extractive answer whose support (the judge's probability that it is right) "
             "is below this; unset: the threshold chosen on the judge's validation split "
-            "(qa/answering/reader.md, or scorer.md with judge=scorer). Higher refuses more."
+            "(qa/answering/reader/reader.md, or scorer.md with judge=scorer). Higher refuses more."
         ),
     )
     judge: Literal["scorer", "reader"] = Field(
@@ -92,7 +92,7 @@ class Settings(BaseSettings):
         description=(
             "What picks the sentence quoted and sets the support in extractive mode: 'scorer', the "
             "feature scorer (qa/answering/scorer.md), or 'reader', the cross-encoder trained here "
-            "(qa/answering/reader.md; opt-in: on the gold sets it refuses worse, README). The "
+            "(qa/answering/reader/reader.md; opt-in: on the gold sets it refuses worse, README). The "
             "writing modes and extractive+check always use the scorer, which they were measured with."
         ),
     )

@@ -24,7 +24,7 @@ def test_the_shipped_reader_loads_with_its_calibration_and_fits_the_budget() -> 
     assert (FOLDER / "reader.onnx").stat().st_size <= 30 * 1024 * 1024
     assert 0.0 < r.threshold < 1.0
     assert r.calibration.a > 0  # a higher score means more likely right
-    card = (FOLDER.parent / "reader.md").read_text(encoding="utf-8")
+    card = (FOLDER / "reader.md").read_text(encoding="utf-8")
     assert "CC BY-SA 4.0" in card and "CC BY 4.0" in card and "all-MiniLM-L6-v2" in card
 
 
@@ -37,7 +37,7 @@ def test_the_shipped_reader_loads_with_its_calibration_and_fits_the_budget() -> 
             ANSWER,
             "The WTO was founded in 1995 to replace the GATT.",
             marks=pytest.mark.xfail(
-                strict=True, reason="the first reader misses 'join' = 'became a member of' (reader.md)"
+                strict=True, reason="the reader misses 'join' = 'became a member of' (reader.md)"
             ),
         ),
         (
@@ -126,7 +126,7 @@ def _judge(question: str, record: Record):  # type: ignore[no-untyped-def]
 
 @pytest.mark.xfail(
     strict=True,
-    reason="the first reader rates a sentence by the one before it, which it reads as context (reader.md)",
+    reason="the reader rates a sentence by the one before it, which it reads as context (reader.md)",
 )
 def test_the_extractive_answerer_quotes_the_readers_best_sentence_with_its_support() -> None:
     record = Record(

@@ -37,7 +37,7 @@ from qa.types import Citation, Passage
 
 # The reader reads at most this many candidates, those sharing the most of the question's rare
 # words first (``prefilter``): k = 8 paragraphs hold ~40 sentences, and each costs the reader
-# ~18 ms on 2 cores. On the reader's validation split (reader.md) reading 6 instead of 24 lost
+# ~18 ms on 2 cores. On the reader's validation split (reader/reader.md) reading 6 instead of 24 lost
 # 0.010 of answer-first and 0.007 of refusals, and kept the answer within 1.5x today's latency.
 MAX_READ = 6
 

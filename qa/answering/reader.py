@@ -1,4 +1,4 @@
-"""The reader: a small cross-encoder trained here (eval/train_reader.py; card: reader.md) that
+"""The reader: a small cross-encoder trained here (eval/train_reader.py; card: reader/reader.md) that
 reads the question with each candidate sentence and scores how well the sentence answers it,
 against a learned "the record does not say" option. Its best score, calibrated on validation,
 is the answer's support. Runs on onnxruntime with the base model's tokenizer; no torch.
