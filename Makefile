@@ -46,17 +46,19 @@ index: $(APP_STAMP)
 index-record2: $(APP_STAMP)
 	$(BIN)/exhibitqa index data/record2 --store $(RECORD2_STORE)
 
-# Both gold sets; reports (with the refusal curve and calibration plots) in eval/results/.
+# Both gold sets: reports (with the refusal curve and calibration plots) in eval/results/, then
+# docs/evaluation.md and the README's quality table generated from them.
 eval: $(STAMP) index index-record2
 	$(BIN)/exhibitqa --store $(STORE) eval --out eval/results/exhibits_61_70
 	$(BIN)/exhibitqa --store $(RECORD2_STORE) eval --gold eval/gold/record2.jsonl --out eval/results/record2
+	$(BIN)/python -m eval.docs eval/results/exhibits_61_70 eval/results/record2
 
 # Local-mode answer time under each server configuration (eval/results/local_speed.md).
 local-speed: $(LOCAL_STAMP) index
 	EXHIBITQA_STORE=$(STORE) $(BIN)/python -m eval.local_speed --out eval/results
 
 # Rebuild llama.cpp for this machine's CPU (AVX-512 here): local answers p50 13.7 s -> 10.5 s on
-# 10 sample questions, same answers (measured 2026-12-02). Not the default: the binary crashes
+# 10 sample questions, same answers. Not the default: the binary crashes
 # on a CPU without those instructions, so it is built outside pip's wheel cache, which keeps
 # the portable wheel.
 local-native: $(LOCAL_STAMP)

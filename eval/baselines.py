@@ -67,7 +67,7 @@ def llamaindex_hybrid(
     race: Callable[[Any], dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
     """The same measures for LlamaIndex's own hybrid over ExhibitQA's paragraphs (see
-    ``hybrid_pipeline``): the fair anchor for ExhibitQA's dense + BM25 fusion (issue 17), where
+    ``hybrid_pipeline``): the fair anchor for ExhibitQA's dense + BM25 fusion, where
     ``llamaindex_ootb`` is dense chunks only. ``race`` is given the built pipeline, to time it
     beside ExhibitQA without building it twice (its result is kept under "race")."""
     with hybrid_pipeline(retriever, settings) as (fused, build_s):

@@ -24,16 +24,8 @@ from pathlib import Path
 from typing import Any
 
 from eval.gold import load_gold
+from eval.measure import disk_mb, quantile_ms
 from qa.settings import Settings
-
-
-def _ms(samples: list[float], q: float) -> float:
-    ordered = sorted(samples)
-    return round(1000 * ordered[min(len(ordered) - 1, int(q * len(ordered)))], 1) if ordered else 0.0
-
-
-def _disk_mb(path: Path) -> float:
-    return round(sum(f.stat().st_size for f in path.rglob("*") if f.is_file()) / 1048576, 1)
 
 
 def _peak_rss_mb() -> float:
@@ -73,11 +65,13 @@ def race(questions: list[str], retriever: Any, k: int, fused: Any, *, rounds: in
     return {
         "exhibitqa_s": ours,
         "rounds": rounds,
-        "exhibitqa_p50_ms": _ms(ours, 0.5),
-        "exhibitqa_p95_ms": _ms(ours, 0.95),
-        "llamaindex_hybrid_p50_ms": _ms(theirs, 0.5),
-        "llamaindex_hybrid_p95_ms": _ms(theirs, 0.95),
-        "p50_ratio": round(_ms(ours, 0.5) / _ms(theirs, 0.5), 3) if _ms(theirs, 0.5) else None,
+        "exhibitqa_p50_ms": quantile_ms(ours, 0.5),
+        "exhibitqa_p95_ms": quantile_ms(ours, 0.95),
+        "llamaindex_hybrid_p50_ms": quantile_ms(theirs, 0.5),
+        "llamaindex_hybrid_p95_ms": quantile_ms(theirs, 0.95),
+        "p50_ratio": round(quantile_ms(ours, 0.5) / quantile_ms(theirs, 0.5), 3)
+        if quantile_ms(theirs, 0.5)
+        else None,
         "median_question_ratio": round(per_question[len(per_question) // 2], 3) if per_question else None,
         "exhibitqa_faster_share": round(sum(x < 1 for x in per_question) / len(per_question), 3)
         if per_question
@@ -156,14 +150,14 @@ def run_bench(
             "paragraphs_per_s": round(report.paragraphs / build_s, 1),
             "noop_reindex_s": round(noop_s, 3),
             "one_change_reindex_s": round(change_s, 2),
-            "query_embed_p50_ms": _ms(embed_t, 0.5),
-            "retrieval_p50_ms": _ms(search_t, 0.5),
-            "retrieval_p95_ms": _ms(search_t, 0.95),
-            "answer_p50_ms": _ms(answer_t, 0.5),
-            "answer_p95_ms": _ms(answer_t, 0.95),
+            "query_embed_p50_ms": quantile_ms(embed_t, 0.5),
+            "retrieval_p50_ms": quantile_ms(search_t, 0.5),
+            "retrieval_p95_ms": quantile_ms(search_t, 0.95),
+            "answer_p50_ms": quantile_ms(answer_t, 0.5),
+            "answer_p95_ms": quantile_ms(answer_t, 0.95),
             "cold_start_s": round(cold_s, 2),
             "peak_rss_mb": _peak_rss_mb(),
-            "disk_mb": _disk_mb(s1.store),
+            "disk_mb": disk_mb(s1.store),
             "questions": len(questions),
             "llamaindex": ootb,
             "llamaindex_hybrid": li_hybrid,
@@ -176,11 +170,11 @@ def run_bench(
             },
             "ratios": {
                 "build": round(build_s / ootb["build_s"], 2) if ootb["build_s"] else None,
-                "query": round(_ms(search_t, 0.5) / ootb["query_p50_ms"], 2)
+                "query": round(quantile_ms(search_t, 0.5) / ootb["query_p50_ms"], 2)
                 if ootb["query_p50_ms"]
                 else None,
                 "build_vs_hybrid": round(build_s / li_hybrid["build_s"], 2) if li_hybrid["build_s"] else None,
-                "query_vs_hybrid": round(_ms(search_t, 0.5) / li_hybrid["query_p50_ms"], 2)
+                "query_vs_hybrid": round(quantile_ms(search_t, 0.5) / li_hybrid["query_p50_ms"], 2)
                 if li_hybrid["query_p50_ms"]
                 else None,
             },
@@ -189,10 +183,10 @@ def run_bench(
                     "factor": 1,
                     "paragraphs": report.paragraphs,
                     "build_s": round(build_s, 2),
-                    "retrieval_p50_ms": _ms(search_t, 0.5),
-                    "retrieval_p95_ms": _ms(search_t, 0.95),
+                    "retrieval_p50_ms": quantile_ms(search_t, 0.5),
+                    "retrieval_p95_ms": quantile_ms(search_t, 0.95),
                     "rss_mb": _peak_rss_mb(),
-                    "disk_mb": _disk_mb(s1.store),
+                    "disk_mb": disk_mb(s1.store),
                 }
             ],
             "quick": quick,

@@ -4,7 +4,7 @@ Starts ``exhibitqa index`` on the sample record into a fresh store (nothing reus
 text is embedded), and from the same moment asks a gold question with ``exhibitqa ask`` in a
 new process, again and again until one comes back with a verified cite. Reports when the
 lexical index was published, when the first cited answer arrived, which channels it used, and
-when the full build ended (issue 17: first cited answer <= 15 s on 2 cores). Writes
+when the full build ended. Writes
 ``first_answer.json`` and ``.md``.
 """
 

@@ -147,7 +147,7 @@ def write_card(
     lines += [
         "- The whole paragraph (up to 150 words) instead of two sentences, in the yes/no form: on 30",
         "  validation questions AUC 0.66 / 0.55 for right / answerable, at 2.5 times the prompt.",
-        "- 2026-12-05, the question's likelihood given the sentence (as in UPR, Sachan et al. 2022):",
+        "- The question's likelihood given the sentence (as in UPR, Sachan et al. 2022):",
         "  the judge prompt's question tokens read after the passage and after an empty one, their",
         "  log-probability and pointwise mutual information (mean, sum, lowest one or two tokens, sum",
         "  of the negative ones) as a third input, on 279 of the same validation questions: refusal",

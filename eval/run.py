@@ -228,7 +228,7 @@ def summarize(results: list[ItemResult], gold_path: Path, mode: str, k: int) -> 
             if any(r.item.near_miss for r in unanswerable)
             else float("nan"),
             "unanswerable_n": len(unanswerable),
-            # The questions whose answer takes more than one sentence (issue 16's types).
+            # The questions whose answer takes more than one sentence.
             "multi_sentence_accuracy": mean(
                 r.correct for r in results if r.item.type in ("cross_exhibit", "multi_part", "why")
             ),

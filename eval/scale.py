@@ -34,7 +34,7 @@ import numpy as np
 from llama_index.core.base.embeddings.base import BaseEmbedding
 from pydantic import PrivateAttr
 
-from eval.bench import _disk_mb, _ms
+from eval.measure import disk_mb, quantile_ms
 
 REUSE_MODEL = "bench-reuse:multilingual-e5-small"
 _NOISE = 0.01
@@ -203,7 +203,7 @@ def phase_build(args: argparse.Namespace) -> dict[str, Any]:
         "windows": report.vectors,
         "build_s": round(build_s, 2),
         "build_rss_mb": _rss_mb(),
-        "disk_mb": _disk_mb(settings.store),
+        "disk_mb": disk_mb(settings.store),
         "vector_reuse": dict(model.stats),
     }
 
@@ -237,10 +237,10 @@ def phase_query(args: argparse.Namespace) -> dict[str, Any]:
     by_id, by_content = hnsw_recall(retriever, questions[:: max(1, len(questions) // 20)])
     return {
         "load_s": round(load_s, 2),
-        "retrieval_p50_ms": _ms(search_t, 0.5),
-        "retrieval_p95_ms": _ms(search_t, 0.95),
+        "retrieval_p50_ms": quantile_ms(search_t, 0.5),
+        "retrieval_p95_ms": quantile_ms(search_t, 0.95),
         "first_answer_s": round(first_answer_s, 2),
-        "answer_p50_ms": _ms(answer_t[1:], 0.5),
+        "answer_p50_ms": quantile_ms(answer_t[1:], 0.5),
         "hnsw_recall": by_content,
         "hnsw_recall_ids": by_id,
         "rss_mb": serving_rss,

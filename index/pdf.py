@@ -17,12 +17,9 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
 
-if TYPE_CHECKING:
-    from index.pdftables import Table
-
-Word = dict[str, Any]  # pdfplumber word: text, x0, x1, top, bottom, size
+from index.pdftables import Table, find_tables
+from index.words import Word, join_lines, word_rows
 
 
 @dataclass(frozen=True)
@@ -42,17 +39,6 @@ class Line:
 def _is_superscript(word: Word, body_size: float, prev: Word | None) -> bool:
     # "about 130 each day.1", "the 119th": small type glued to the word before it.
     return word["size"] < 0.8 * body_size and prev is not None and abs(word["x0"] - prev["x1"]) < 1.5
-
-
-def word_rows(words: Sequence[Word]) -> list[list[Word]]:
-    """Words sharing a baseline (within 2.5 pt), top to bottom, each row left to right."""
-    rows: list[list[Word]] = []
-    for w in sorted(words, key=lambda w: w["top"]):
-        if rows and abs(rows[-1][0]["top"] - w["top"]) <= 2.5:
-            rows[-1].append(w)
-        else:
-            rows.append([w])
-    return [sorted(r, key=lambda w: w["x0"]) for r in rows]
 
 
 def find_gutters(words: Sequence[Word], width: float) -> list[float]:
@@ -210,25 +196,6 @@ def repeated_margin_lines(pages: Sequence[Sequence[Line]], heights: Sequence[flo
     return {k for k, n in counts.items() if n >= max(2, len(pages) // 2)}
 
 
-def join_lines(lines: Sequence[str]) -> str:
-    """Lines of one paragraph joined; a word hyphenated at a line end is mended.
-
-    "eco-" + "nomic" -> "economic", but "balance-of-" + "payments" -> "balance-of-payments"
-    (a compound already hyphenated keeps its hyphen) and "U.S.-" + "Mexico" keeps it too.
-    """
-    out = ""
-    for line in lines:
-        line = line.strip()
-        if not line:
-            continue
-        if re.search(r"[A-Za-z]-$", out) and line[:1].islower():
-            last = out.split()[-1] if out.split() else ""
-            out = out + line if "-" in last[:-1] else out[:-1] + line
-        else:
-            out = f"{out} {line}" if out else line
-    return out
-
-
 # Paragraph gaps are measured against the document's own line spacing, not a fixed fraction of
 # the line height: CRS Insights set paragraphs 18.5 pt apart on 12.7 pt lines (a 7.5 pt gap, under
 # a fixed "0.7 x height" rule), In Focus sheets 22 pt on 11 pt, and a double-spaced filing would
@@ -327,8 +294,6 @@ def lines_to_blocks(lines: Sequence[Line], spacing: dict[float, float] | None = 
 def read_pdf_pages(path: Path) -> list[list[str]]:
     """Each page's paragraph blocks, running headers, footers and page numbers removed."""
     import pdfplumber
-
-    from index.pdftables import find_tables
 
     with pdfplumber.open(str(path)) as pdf:
         raw = []

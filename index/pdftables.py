@@ -22,7 +22,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from index.pdf import Word, join_lines, word_rows
+from index.words import Word, join_lines, word_rows
 
 _TOL = 3.0  # pt: rules this close in x (or y) are the same edge
 _LEADER_RE = re.compile(r"\s*\.{3,}")  # dot leaders: "Agar-agar ........ Pharma."

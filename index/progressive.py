@@ -13,15 +13,16 @@ from __future__ import annotations
 import json
 import os
 import shutil
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from index.atomic import new_generation, swap_in
+from index.manifest import TERMS, BuildReport, write_manifest, write_paragraphs
 from index.vectors import HNSW, VectorHome
 
 if TYPE_CHECKING:
     from index.sources import SourceFile
-    from index.store import BuildReport
     from qa.settings import Settings
     from qa.types import Exhibit, Paragraph
 
@@ -39,17 +40,12 @@ def publish_lexical_generation(
 ) -> Path:
     """Swap in a generation with the paragraphs, BM25 (copied from ``building``, where the full
     build wrote it) and term counts, and an empty collection; returns its path."""
-    # index.store imports this module; its writers are imported here, when a build runs.
-    from dataclasses import replace
-
-    from index.store import TERMS, _write_manifest, _write_paragraphs
-
     gen = new_generation(store)
     home = VectorHome.new(settings.chroma_url)
     try:
         shutil.copytree(building / "bm25", gen / "bm25")
         shutil.copy2(building / TERMS, gen / TERMS)
-        _write_paragraphs(gen, paragraphs)
+        write_paragraphs(gen, paragraphs)
         client = home.client(gen)
         try:
             # Empty, so that every part a complete store has is there and readers open it as usual.
@@ -57,7 +53,7 @@ def publish_lexical_generation(
         finally:
             client.close()
         write_progress(gen, 0, report.embedded)
-        _write_manifest(gen, record, sources, settings, replace(report, vectors=0), home, dense="pending")
+        write_manifest(gen, record, sources, settings, replace(report, vectors=0), home, dense="pending")
         return swap_in(gen, store)
     except BaseException:
         shutil.rmtree(gen, ignore_errors=True)

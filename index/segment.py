@@ -1,6 +1,6 @@
 """Exhibit text -> numbered paragraphs, as pure functions.
 
-The rule (also in the README, so a person can find ¶ 12 by hand):
+The rule (also in docs/design.md, so a person can find ¶ 12 by hand):
 
 1. Split the exhibit on blank lines into blocks.
 2. Drop blocks with no letter, digit or Chinese character (rules, dots, page furniture).
@@ -16,7 +16,8 @@ The rule (also in the README, so a person can find ¶ 12 by hand):
       - it is body text (12+ words, or 30+ Chinese characters) and the next is body text
         too or ends a sentence.
 5. Number what is left 1..n in reading order. Lines inside a prose paragraph are joined with a
-   space (no space between two Chinese characters); table rows keep their line breaks.
+   space (no space between two Chinese characters); table rows keep their line breaks, and
+   Markdown backslash escapes are undone (``\\$370`` reads ``$370``).
 """
 
 from __future__ import annotations
@@ -200,9 +201,25 @@ def merge_blocks(blocks: list[Block]) -> list[Block]:
     return out
 
 
+# CommonMark's backslash escapes: a backslash before ASCII punctuation. Records converted to
+# Markdown write "\$370 billion"; Markdown renderers show "$370", so the paragraph must hold that,
+# or the quote a lawyer copies, and every plain-text view, keeps the backslash.
+_MD_ESCAPE_RE = re.compile(r"\\([!-/:-@\[-`{-~])")
+
+
+def unescape_markdown(text: str) -> str:
+    """``text`` with Markdown backslash escapes undone (``\\$`` → ``$``); a backslash before a
+    letter, digit or Chinese character is text and stays."""
+    return _MD_ESCAPE_RE.sub(r"\1", text)
+
+
 def segment(text: str, offset: int = 0) -> list[Block]:
-    """Paragraph blocks of one exhibit's text, in reading order, lines flattened."""
-    return [Block(flatten_lines(b.text), b.start, b.end) for b in merge_blocks(split_blocks(text, offset))]
+    """Paragraph blocks of one exhibit's text, in reading order, lines flattened, Markdown
+    escapes undone (offsets still span the source)."""
+    return [
+        Block(unescape_markdown(flatten_lines(b.text)), b.start, b.end)
+        for b in merge_blocks(split_blocks(text, offset))
+    ]
 
 
 def split_exhibits(text: str) -> list[tuple[int, int, str]]:

@@ -17,8 +17,7 @@ import shutil
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -26,27 +25,22 @@ import numpy as np
 
 from index.align import align
 from index.atomic import build_lock, collect, current, new_generation, recover, swap_in, wait_for_store
+from index.manifest import (
+    BM25_TOKEN_PATTERN,
+    FORMAT,
+    SEGMENTER_VERSION,
+    TERMS,
+    BuildReport,
+    write_manifest,
+    write_paragraphs,
+)
 from index.progressive import dense_pending, publish_lexical_generation, write_progress
 from index.sources import SourceFile, find_sources, read_record
 from index.vectors import Progress, VectorHome, save_vectors, write_vectors
 from qa.errors import IndexStaleError, SourceError, damaged, no_index
 from qa.settings import Settings
 from qa.text import terms
-from qa.types import Exhibit, Paragraph
-
-FORMAT = 1
-# Bump when segmentation changes paragraph boundaries: stored paragraph numbers would move.
-SEGMENTER_VERSION = 7
-# Overlapping Chinese character bigrams (bm25s would otherwise take a whole run of Chinese as
-# one token, so Chinese queries never match; single characters match far too much), "R&D"-style
-# acronyms, and words of 2+ letters or digits. A lookahead with one group lets re.findall
-# return overlapping tokens, which is how bm25s applies a token pattern.
-_CJK = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
-_NON_CJK_WORD = rf"[^\W{_CJK}]"
-BM25_TOKEN_PATTERN = (
-    rf"(?=([{_CJK}]{{2}}|\b[A-Za-z]&[A-Za-z]\b|(?<!{_NON_CJK_WORD}){_NON_CJK_WORD}{{2,}}(?!{_NON_CJK_WORD})))"
-)
-TERMS = "terms.json"
+from qa.types import Paragraph
 
 
 def paragraph_node(p: Paragraph, contextual: bool = False) -> Any:
@@ -61,24 +55,6 @@ def paragraph_node(p: Paragraph, contextual: bool = False) -> Any:
         excluded_embed_metadata_keys=list(meta),
         excluded_llm_metadata_keys=list(meta),
     )
-
-
-@dataclass
-class BuildReport:
-    """What a build did, for the CLI summary."""
-
-    store: Path
-    exhibits: int = 0
-    paragraphs: int = 0
-    vectors: int = 0
-    reused_vectors: int = 0
-    seconds: float = 0.0
-    rebuilt: bool = True
-    reason: str = ""
-    warnings: list[str] = field(default_factory=list)
-    per_exhibit: dict[int, int] = field(default_factory=dict)
-    embedded: int = 0  # texts embedded (the rest were reused)
-    lexical_s: float | None = None  # when the lexical-only generation was published, if it was
 
 
 def read_manifest(store: Path) -> dict[str, Any] | None:
@@ -250,9 +226,9 @@ def _build(
         )
         paragraphs = _with_alignment(paragraphs, first_windows)
         record = [(e, [p for p in paragraphs if p.exhibit == e.number]) for e, _ in record]
-        _write_paragraphs(tmp, paragraphs)
+        write_paragraphs(tmp, paragraphs)
         report.seconds = time.perf_counter() - t0
-        _write_manifest(tmp, record, sources, settings, report, home)
+        write_manifest(tmp, record, sources, settings, report, home)
         swap_in(tmp, store)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -262,12 +238,6 @@ def _build(
     report.paragraphs = len(paragraphs)
     report.per_exhibit = {e.number: len(ps) for e, ps in record}
     return report
-
-
-def _write_paragraphs(tmp: Path, paragraphs: list[Paragraph]) -> None:
-    with (tmp / "paragraphs.jsonl").open("w", encoding="utf-8") as f:
-        for p in paragraphs:
-            f.write(json.dumps(p.to_json(), ensure_ascii=False) + "\n")
 
 
 def _with_alignment(
@@ -318,49 +288,6 @@ def load_term_counts(store: Path, paragraphs: Iterable[Paragraph]) -> Counter[st
         return Counter(json.loads((store / TERMS).read_text(encoding="utf-8")))
     except (OSError, ValueError):
         return term_counts(paragraphs)
-
-
-def _write_manifest(
-    tmp: Path,
-    record: list[tuple[Exhibit, list[Paragraph]]],
-    sources: list[SourceFile],
-    settings: Settings,
-    report: BuildReport,
-    home: VectorHome,
-    dense: str = "complete",
-) -> None:
-    manifest = {
-        "format": FORMAT,
-        "segmenter_version": SEGMENTER_VERSION,
-        "built_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "index_settings": settings.index_fingerprint(),
-        "embedding_model": settings.embedding_model,
-        "vectors": home.to_json(),
-        # "pending": a progressive build's lexical-only generation (empty collection, BM25 only).
-        "dense": dense,
-        "bm25_token_pattern": BM25_TOKEN_PATTERN,
-        "sources": [{"path": str(s.path.resolve()), "sha256": s.sha256} for s in sources],
-        "exhibits": [
-            {
-                "number": e.number,
-                "title": e.title,
-                "source": e.source,
-                "paragraphs": len(ps),
-                "boilerplate": sum(p.boilerplate for p in ps),
-                "chinese": sum(p.lang == "zh" for p in ps),
-                "aligned_pairs": sum(1 for p in ps if p.lang == "zh" and p.aligned),
-                "problem": e.problem,
-            }
-            for e, ps in record
-        ],
-        "counts": {
-            "exhibits": len(record),
-            "paragraphs": sum(len(ps) for _, ps in record),
-            "vectors": report.vectors,
-        },
-        "build_seconds": round(report.seconds, 2),
-    }
-    (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2, ensure_ascii=False), encoding="utf-8")
 
 
 def load_paragraphs(store: Path, name: Path | None = None) -> list[Paragraph]:

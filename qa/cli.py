@@ -29,7 +29,8 @@ def _settings(args: argparse.Namespace) -> Settings:
 def cmd_index(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    from index.store import BuildReport, build
+    from index.manifest import BuildReport
+    from index.store import build
 
     settings = _settings(args)
     bar: tqdm | None = None

@@ -1,7 +1,9 @@
 """The chat's and evidence panel's HTML and markdown, from the typed events of ``qa.events``.
 
 Pure functions of an answer (no Gradio), so the app stays wiring and these are tested alone.
-Everything taken from the record is escaped: an exhibit may contain markup or script.
+Everything taken from the record is escaped for where it goes: an exhibit may contain markup or
+script. Text for the HTML panels is HTML-escaped only; text for the chat, which renders Markdown,
+is HTML-escaped and has its ``$`` escaped for Markdown as well (``markdown_text``).
 """
 
 from __future__ import annotations
@@ -64,10 +66,16 @@ def evidence_html(cited: list[CitedParagraph], notes: list[str], uncited: tuple[
 _CHIP_RE = re.compile(r"\[Ex\. (\d+) \u00b6 (\d+)( \(Chinese original\))?\]")
 
 
+def markdown_text(text: str) -> str:
+    """Text for the chat's Markdown: markup shown as text, and each ``$`` written ``\\$``, which
+    Markdown shows as ``$`` and Gradio never takes for a LaTeX delimiter (``$$``)."""
+    return html.escape(text, quote=False).replace("$", "\\$")
+
+
 def chat_text(text: str) -> str:
-    """The answer for the chat: record text escaped (it may hold markup), each pin cite a link
-    that opens its paragraph in the evidence panel."""
-    safe = html.escape(text, quote=False)
+    """The answer for the chat (``markdown_text``), each pin cite a link that opens its
+    paragraph in the evidence panel."""
+    safe = markdown_text(text)
     return _CHIP_RE.sub(
         lambda m: (
             f"[\\[Ex. {m.group(1)} \u00b6 {m.group(2)}{m.group(3) or ''}\\]](#cite-{m.group(1)}-{m.group(2)})"
@@ -82,7 +90,7 @@ def answered_by(event: Done) -> str:
     model = f" \u00b7 {a.usage.model}" if a.usage is not None else ""
     index = f" \u00b7 record indexed {a.index}" if a.index else ""
     support = f"{a.support_label} (support {a.support:.2f}) \u00b7 " if a.support_label else ""
-    searched = f"<sub>searched for: {html.escape(a.searched)}</sub>\n\n" if a.searched else ""
+    searched = f"<sub>searched for: {markdown_text(a.searched)}</sub>\n\n" if a.searched else ""
     return f"\n\n{searched}<sub>{support}answered by {a.mode}{model}{index}</sub>"
 
 

@@ -20,9 +20,9 @@ from llama_index.core.schema import NodeWithScore, QueryBundle
 
 from index.atomic import Hold, generation_id, hold
 from index.embed import get_embedder
+from index.manifest import BM25_TOKEN_PATTERN
 from index.progressive import dense_note, dense_pending
 from index.store import (
-    BM25_TOKEN_PATTERN,
     check_current,
     load_paragraphs,
     load_term_counts,

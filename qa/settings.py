@@ -92,7 +92,7 @@ class Settings(BaseSettings):
         description=(
             "What picks the sentence quoted and sets the support in extractive mode: 'scorer', the "
             "feature scorer (qa/answering/scorer.md), or 'reader', the cross-encoder trained here "
-            "(qa/answering/reader/reader.md; opt-in: on the gold sets it refuses worse, README). The "
+            "(qa/answering/reader/reader.md, which says how it compares; opt-in). The "
             "writing modes and extractive+check always use the scorer, which they were measured with."
         ),
     )

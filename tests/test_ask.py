@@ -208,8 +208,8 @@ def test_a_rebuild_is_seen_without_reset(sample_settings: Settings, tmp_path: Pa
 def test_a_retriever_held_across_a_rebuild_keeps_its_generation(
     sample_settings: Settings, tmp_path: Path
 ) -> None:
-    """The flake of issue 14: the fresh retriever after a rebuild read through the Chroma system
-    opened on the held one's files ("Missing metadata segment"), depending on test order."""
+    """A fresh retriever after a rebuild must not read through the Chroma system opened on the
+    held one's files (which fails with "Missing metadata segment", depending on test order)."""
     from index.store import build
     from qa.api import get_retriever
 

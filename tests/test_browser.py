@@ -76,6 +76,35 @@ def test_ask_click_a_cite_and_see_the_quote_highlighted(browser: Any, sample_set
         demo.close()
 
 
+def test_dollar_amounts_show_as_written_in_the_evidence_panel_and_the_chat(
+    browser: Any, sample_settings: Settings
+) -> None:
+    import re
+
+    demo = _launch(sample_settings)
+    try:
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        _ask(
+            page,
+            demo.local_url,
+            "What tariffs did the United States keep in place on Chinese imports after the Phase One Agreement?",
+        )
+        page.wait_for_selector("#evidence mark", timeout=60_000)
+        marks = " ".join(page.locator("#evidence mark").all_inner_texts())
+        evidence = page.locator("#evidence").inner_text()
+        assert re.search(r"(?<!\\)\$370 billion", marks), marks
+        assert re.search(r"(?<!\\)\$\d", evidence) and not re.search(r"\\\$", evidence), evidence
+        chat = page.locator("#chat")
+        chat.filter(has_text="answered by").wait_for(timeout=60_000)
+        said = chat.inner_text()
+        assert "$370 billion" in said and "\\$" not in said, said
+        assert chat.locator(".katex").count() == 0  # no dollar sign taken for LaTeX
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "dollar-amounts.png"), full_page=True)
+    finally:
+        demo.close()
+
+
 def test_markup_in_an_exhibit_is_shown_as_text_and_never_runs(
     browser: Any, sample_settings: Settings, tmp_path: Path
 ) -> None:

@@ -73,7 +73,7 @@ def test_query_tokens_are_bm25s_tokens(text: str) -> None:
     import bm25s
     import Stemmer
 
-    from index.store import BM25_TOKEN_PATTERN
+    from index.manifest import BM25_TOKEN_PATTERN
 
     stemmer = Stemmer.Stemmer("english")
     theirs = bm25s.tokenize(

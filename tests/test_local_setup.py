@@ -1,4 +1,4 @@
-"""`make run` installs no local model (issue 17): choosing local mode without it says how to add it."""
+"""`make run` installs no local model: choosing local mode without it says how to add it."""
 
 from __future__ import annotations
 

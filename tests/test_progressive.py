@@ -1,4 +1,4 @@
-"""Progressive builds (issue 17): BM25 answers while the vectors are made, then the full index."""
+"""Progressive builds: BM25 answers while the vectors are made, then the full index."""
 
 from __future__ import annotations
 
@@ -8,9 +8,10 @@ from pathlib import Path
 import pytest
 
 from index.atomic import current
+from index.manifest import BuildReport
 from index.progressive import PROGRESS, dense_note
 from index.sources import find_sources
-from index.store import BuildReport, build, read_manifest, stale_reason
+from index.store import build, read_manifest, stale_reason
 from qa import ask
 from qa.settings import Settings
 from tests.conftest import write

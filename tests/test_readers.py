@@ -7,9 +7,10 @@ from typing import Any
 
 import pytest
 
-from index.pdf import Line, join_lines, line_spacing, starts_item, wide_gap
+from index.pdf import Line, line_spacing, starts_item, wide_gap
 from index.readers import read_docx, read_html, read_pdf, read_text
 from index.sources import find_sources, read_record
+from index.words import join_lines
 from tests.conftest import write
 
 LINE_H = 6.0  # mm between lines of a paragraph

