@@ -11,7 +11,7 @@ EXHIBITS ?= data/exhibits
 # The second record, for its gold set's eval (eval/gold/record2.jsonl) and the CI gate on it.
 RECORD2_STORE ?= .r2store
 
-.PHONY: run test test-random index index-record2 eval local local-speed local-native train-reader train-scorer train-opinion lint clean chromium
+.PHONY: run test soak load test-random index index-record2 eval local local-speed local-native train-reader train-scorer train-opinion lint clean chromium
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -101,12 +101,24 @@ chromium:
 	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y --no-install-recommends chromium >/dev/null \
 	  || { $$SUDO apt-get update >/dev/null && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y --no-install-recommends chromium >/dev/null; }; }
 
+TEST_ENV = EXHIBITQA_SEED_STORE=$(STORE) EXHIBITQA_RECORD2_SEED_STORE=$(RECORD2_STORE) EXHIBITQA_REQUIRE_LOCAL=1 EXHIBITQA_REQUIRE_BROWSER=1
+
+# Test files run on two workers (pytest-xdist; each builds its own stores from the seed stores'
+# vectors); the 15 slowest tests are listed at the end.
 test: $(STAMP) index index-record2 chromium
-	EXHIBITQA_SEED_STORE=$(STORE) EXHIBITQA_RECORD2_SEED_STORE=$(RECORD2_STORE) EXHIBITQA_REQUIRE_LOCAL=1 EXHIBITQA_REQUIRE_BROWSER=1 $(BIN)/python -m pytest -q --durations=15
+	$(TEST_ENV) $(BIN)/python -m pytest -q -n 2 --dist loadfile --durations=15
+
+# The full-length soak (3 min, 20 rebuilds, 5 uploads) and load test (20 users for a minute);
+# `make test` runs shorter ones.
+soak: $(STAMP) index
+	$(TEST_ENV) EXHIBITQA_SOAK=full $(BIN)/python -m pytest -q tests/test_soak.py
+
+load: $(STAMP) index
+	$(TEST_ENV) EXHIBITQA_LOAD=full $(BIN)/python -m pytest -q tests/test_load.py
 
 # The suite in random order (pytest-randomly; the seed is printed: SEED=N repeats an order).
 test-random: $(STAMP) index index-record2 chromium
-	EXHIBITQA_SEED_STORE=$(STORE) EXHIBITQA_RECORD2_SEED_STORE=$(RECORD2_STORE) EXHIBITQA_REQUIRE_LOCAL=1 EXHIBITQA_REQUIRE_BROWSER=1 $(BIN)/python -m pytest -p randomly $(if $(SEED),--randomly-seed=$(SEED))
+	$(TEST_ENV) $(BIN)/python -m pytest -p randomly $(if $(SEED),--randomly-seed=$(SEED))
 
 lint: $(STAMP)
 	$(BIN)/ruff check . && $(BIN)/ruff format --check . && $(BIN)/mypy qa index eval app.py

@@ -180,6 +180,12 @@ def cmd_bench(args: argparse.Namespace) -> int:
         raise UsageError(f"--scales {args.scales!r}: give factors like 1,10,100.") from None
     result = run_bench(paths, Path(args.gold), _settings(args), quick=args.quick, scales=scales)
     files = write(result, Path(args.out))
+    if args.docs:
+        from eval.docs import write_benchmark
+
+        files.append(
+            write_benchmark(to_markdown(result), Path(args.out) / "bench.png", Path(args.docs), args.quick)
+        )
     print(to_markdown(result))
     print(f"Wrote {', '.join(str(f) for f in files)}")
     return 0
@@ -310,6 +316,9 @@ def parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--scales", default="1,10,100", help="record sizes of the scaling runs, as factors")
     p.add_argument("--out", default="eval/results", help="directory for bench.json, bench.md, bench.png")
+    p.add_argument(
+        "--docs", default="docs", help="where benchmark.md is generated ('' to leave the docs alone)"
+    )
     p.set_defaults(fn=cmd_bench)
 
     p = sub.add_parser("local", help="start, stop or check the packaged local model's server")

@@ -1,8 +1,9 @@
-"""20 simulated users on a launched app for 60 s: no errors, bounded latency, steady memory.
+"""20 simulated users on a launched app: no errors, bounded latency, steady memory.
 
 The app runs as users run it (``python app.py``, its own process) and each user is a
 ``gradio_client`` in its own thread, asking gold questions in extractive mode back to back.
-``EXHIBITQA_LOAD_SECONDS`` shortens the run for local iteration; CI uses the full 60 s.
+CI runs them for 30 s; ``make load`` (``EXHIBITQA_LOAD=full``) for a minute, and
+``EXHIBITQA_LOAD_SECONDS`` sets any length.
 Figures go to ``build/test-artifacts/load.json``.
 """
 
@@ -23,10 +24,12 @@ from qa.settings import Settings
 from tests.conftest import ROOT
 
 USERS = 20
-SECONDS = float(os.environ.get("EXHIBITQA_LOAD_SECONDS", "60"))
+SECONDS = float(
+    os.environ.get("EXHIBITQA_LOAD_SECONDS", "60" if os.environ.get("EXHIBITQA_LOAD") == "full" else "30")
+)
 
 
-def test_twenty_users_for_a_minute(sample_settings: Settings) -> None:
+def test_twenty_users_at_once(sample_settings: Settings) -> None:
     from gradio_client import Client
 
     port = _free_port()
