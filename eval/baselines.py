@@ -22,10 +22,10 @@ from eval.metrics import mean
 from index.embed import get_embedder
 from index.sources import find_sources, read_record
 from index.vectors import VectorHome
-from qa.api import scope
 from qa.cites import normalize
 from qa.retrieve import Retriever
 from qa.settings import Settings
+from qa.understand import scope
 
 OOTB_TOP_K = 2
 HIT_KS = (1, 2, 3, 5, 10)
@@ -137,7 +137,7 @@ def _score(
     chars: list[int] = []
     query_s: list[float] = []
     for item in items:
-        exhibits_filter, _, _ = scope(item.question, None, retriever.exhibits)
+        exhibits_filter = scope(item.question, retriever.exhibits).exhibits
         t0 = time.perf_counter()
         nodes = retrieve(item.question)
         query_s.append(time.perf_counter() - t0)

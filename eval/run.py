@@ -9,10 +9,11 @@ from typing import Any
 
 from eval.gold import GoldItem, Located, load_gold, locate
 from eval.metrics import Key, contains_facts, evidence_recall_at_k, mean, percentile, reciprocal_rank
-from qa.api import ask, get_retriever, merged, plan, search
+from qa.api import ask, get_retriever, merged, search
 from qa.cites import quote_in
 from qa.errors import GoldError
 from qa.settings import Settings
+from qa.understand import understand
 
 KS = (1, 3, 5, 10)
 RETRIEVAL_METHODS = ("hybrid", "dense", "bm25")
@@ -87,7 +88,7 @@ def run_eval(
         # A follow-up follows its conversation as the chat would: the earlier questions are
         # asked first and their answers are its history.
         history = [ask(h, k=k, mode=mode, settings=settings) for h in item.history]
-        planned = plan(item.question, None, history, retriever, settings)
+        planned = understand(item.question, retriever, settings, history=history)
         for m in methods:
             passages = merged(search(planned, retriever, max(KS), method=m))
             r.ranked[m] = [(p.paragraph.exhibit, p.paragraph.number) for p in passages]

@@ -4,28 +4,20 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterator
 from pathlib import Path
 
 from index.atomic import generation_id
 from qa.answering import REFUSAL, Draft, evidence, get_answerer
 from qa.cites import remove_cites, verify
-from qa.followup import Turn, condense
-from qa.parts import Part, across_documents, combine, fill_in, split
-from qa.questions import clean_question, exhibits_named, exhibits_referenced
+from qa.parts import combine, fill_in
 from qa.retrieve import Retriever
 from qa.settings import Settings
-from qa.types import Answer, Passage
-
-History = Sequence[Answer | str]
+from qa.types import Answer, Passage, Plan
+from qa.understand import History, understand
 
 _RETRIEVERS: dict[tuple[str, str], tuple[str | None, Retriever]] = {}
 _LOCK = threading.Lock()
-# A question asked across documents is answered from each exhibit among its first this many
-# passages, at most this many exhibits.
-_ACROSS_FROM = 5
-_ACROSS_MAX = 3
 
 
 def get_retriever(settings: Settings) -> Retriever:
@@ -60,33 +52,6 @@ def reset() -> None:
         for _, r in _RETRIEVERS.values():
             r.close()
         _RETRIEVERS.clear()
-
-
-def scope(
-    question: str,
-    exhibits: list[int] | None,
-    known: list[int],
-    references: dict[int, set[str]] | None = None,
-) -> tuple[list[int] | None, list[str], str]:
-    """The exhibits to search, notes saying why, and the text to search with.
-
-    The exhibits are those given, else those the question names ("Exhibit 64") that the record
-    has, else those its document references ("the 2016 State Council opinions") fit; a
-    resolved reference is taken out of the search text.
-    """
-    if exhibits:
-        return exhibits, [], question
-    implied = [n for n in exhibits_named(question) if n in known]
-    if implied:
-        note = "searched only Exhibit " + ", ".join(map(str, implied)) + ", which the question names"
-        return implied, [note], question
-    referred, rest = exhibits_referenced(question, references or {})
-    if referred:
-        note = (
-            "searched only Exhibit " + ", ".join(map(str, referred)) + ", the document the question refers to"
-        )
-        return referred, [note], rest
-    return None, [], question
 
 
 def ask(
@@ -134,48 +99,44 @@ def ask_stream(
         settings = settings.model_copy(
             update={k_: v for k_, v in (("mode", mode), ("k", k)) if v is not None}
         )
-    question = clean_question(question)
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
     answerer = get_answerer(settings)  # an unknown mode is a usage error, said before the index is read
     retriever = retriever or get_retriever(settings)
     timings["load"] = (time.perf_counter() - t0) * 1000
-    notes: list[str] = []
-    declined = (
-        "Ask a question about the exhibits."
-        if not question
-        else f"The question is {len(question):,} characters long; the limit is "
-        f"{settings.max_question_chars:,} (EXHIBITQA_MAX_QUESTION_CHARS). Ask about one point at a time."
-        if len(question) > settings.max_question_chars
-        else None
+    planned = understand(
+        question,
+        retriever,
+        settings,
+        exhibits=exhibits,
+        history=history,
+        rewrite=getattr(answerer, "condense", None),
     )
-    if declined is not None:
+    question = planned.question
+    if planned.declined:
         shown = question if len(question) <= settings.max_question_chars else question[:200] + "\u2026"
         yield Answer(
             shown,
-            declined,
+            planned.declined,
             (),
             (),
             True,
             answerer.name,
             settings.hash(),
             timings,
-            notes=(declined,),
+            notes=planned.notes,
             index=retriever.index_label,
         )
         return
-    planned = plan(question, exhibits, history, retriever, settings, answerer)
     channel_note = retriever.channel_note()
-    notes.extend([channel_note] if channel_note else [])
+    notes = [channel_note] if channel_note else []
     notes.extend(planned.notes)
     searched, parts = planned.searched, planned.parts
 
     t1 = time.perf_counter()
     rerank = getattr(answerer, "rerank", None) if settings.llm_rerank and len(parts) == 1 else None
     if rerank is not None:
-        pool = retriever.search(
-            planned.search_text, exhibits=planned.exhibits, k=max(settings.rerank_pool, settings.k)
-        )
+        (pool,) = search(planned, retriever, max(settings.rerank_pool, settings.k))
         reranked, rerank_notes = rerank(searched, pool, settings.k)
         notes.extend(rerank_notes)
         per_part = [reranked or search(planned, retriever, settings.k)[0]]
@@ -246,111 +207,14 @@ def ask_stream(
     )
 
 
-@dataclass(frozen=True)
-class Plan:
-    """How a question is searched: the standalone text, its scope, its parts, and why."""
-
-    searched: str  # the question made standalone (a follow-up with what it leans on)
-    exhibits: list[int] | None
-    search_text: str  # the searched question with resolved document references taken out
-    parts: list[Part]
-    notes: list[str]
-    answer_text: str = ""  # what an extractive answerer weighs sentences against, if not `searched`
-
-
-def plan(
-    question: str,
-    exhibits: list[int] | None,
-    history: History | None,
-    retriever: Retriever,
-    settings: Settings,
-    answerer: object | None = None,
-) -> Plan:
-    """Make ``question`` standalone against ``history``, scope it, and split it into parts.
-
-    Offline a follow-up takes the last turn's key terms; an answerer with a model
-    (``condense``) rewrites it instead, and the offline form stands if the model fails."""
-    notes: list[str] = []
-    searched = question
-    asked = ""
-    if history:
-        turns = [turn(h, retriever) for h in history]
-        condensed = condense(question, turns)
-        if condensed.carried:
-            searched, asked = condensed.text, condensed.asked
-            rewrite = getattr(answerer, "condense", None)
-            if rewrite is not None:
-                rewritten, rewrite_notes = rewrite(question, [t.question for t in turns])
-                if rewritten:
-                    searched, asked = rewritten, ""
-                notes.extend(rewrite_notes)
-            notes.append(f"searched for: {searched}")
-            if exhibits is None and condensed.exhibits and not exhibits_named(question):
-                exhibits = list(condensed.exhibits)
-                notes.append(
-                    "searched only Exhibit " + ", ".join(map(str, exhibits)) + ", as the earlier question did"
-                )
-    scoped, scope_notes, search_text = scope(searched, exhibits, retriever.exhibits, retriever.references)
-    notes.extend(scope_notes)
-    parts = split(searched, scoped, search_text) if settings.split_parts else [Part(searched, None)]
-    if len(parts) == 1 and not scoped and settings.split_parts and across_documents(searched):
-        # The documents that discuss it are known only once it is searched for.
-        found = retriever.search(search_text, k=settings.k)[:_ACROSS_FROM]
-        named = list(dict.fromkeys(p.paragraph.exhibit for p in found))[:_ACROSS_MAX]
-        if len(named) >= 2:
-            parts = [Part(searched, (e,), search_text if search_text != searched else "") for e in named]
-            notes.append(
-                "asked across documents: Exhibit " + ", ".join(map(str, named)) + " answered each on its own"
-            )
-    if len(parts) > 1:
-        parts = [_scoped_part(p, scoped, retriever) for p in parts]
-        notes.extend(
-            f"part {i} searched only Exhibit " + ", ".join(map(str, p.exhibits))
-            for i, p in enumerate(parts, 1)
-            if p.exhibits and list(p.exhibits) != scoped
-        )
-        notes.append(f"answered in {len(parts)} parts, each searched on its own")
-    return Plan(searched, scoped, search_text, parts, notes, asked if len(parts) == 1 else "")
-
-
-def _scoped_part(part: Part, scoped: list[int] | None, retriever: Retriever) -> Part:
-    """``part`` with its own exhibits when its own words name or refer to documents ("..., and
-    what does the 2022 guidance say ..." is searched in that guidance alone), else the whole
-    question's; a comparison's parts already have theirs."""
-    if part.search or (part.exhibits and scoped and len(part.exhibits) < len(scoped)):
-        return part  # a comparison's part: one of the question's exhibits
-    # Scoped by its own words only: the terms carried from the first part ("... — products
-    # Annex III Global Trade Alert web post") are there to search with, and a document the
-    # first part names is not one this part asks about.
-    words, sep, carried = part.text.partition(" \u2014 ")
-    own, _, text = scope(words, None, retriever.exhibits, retriever.references)
-    if own:
-        return Part(part.text, tuple(own), text + sep + carried if text != words else "")
-    return Part(part.text, tuple(scoped) if scoped else part.exhibits)
-
-
 def search(planned: Plan, retriever: Retriever, k: int, method: str = "hybrid") -> list[list[Passage]]:
-    """The passages for each part of ``planned`` (one list for a question in one part)."""
-    if len(planned.parts) == 1:
-        return [retriever.search(planned.search_text, exhibits=planned.exhibits, k=k, method=method)]
+    """The passages for each part of ``planned``, each searched in its own scope."""
     return [
         retriever.search(
             p.search or p.text, exhibits=list(p.exhibits) if p.exhibits else None, k=k, method=method
         )
         for p in planned.parts
     ]
-
-
-def turn(earlier: Answer | str, retriever: Retriever) -> Turn:
-    """What a follow-up may carry over from an earlier turn: its question (as searched) and its
-    exhibits: those it was scoped to, or else those its answer cited."""
-    if isinstance(earlier, Answer):
-        question = earlier.searched or earlier.question
-        scoped, _, _ = scope(question, None, retriever.exhibits, retriever.references)
-        cited = tuple(dict.fromkeys(c.exhibit for c in earlier.citations))
-        return Turn(question, tuple(scoped) if scoped else cited)
-    scoped, _, _ = scope(earlier, None, retriever.exhibits, retriever.references)
-    return Turn(earlier, tuple(scoped or ()))
 
 
 def merged(lists: list[list[Passage]]) -> list[Passage]:

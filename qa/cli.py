@@ -128,16 +128,13 @@ def cmd_ask(args: argparse.Namespace) -> int:
     from qa.api import ask
     from qa.questions import clean_question
     from qa.types import Citation
+    from qa.understand import declined
 
     settings = _settings(args)
     question = clean_question(args.question)
-    if not question:
-        raise UsageError("Ask a question about the exhibits.")
-    if len(question) > settings.max_question_chars:
-        raise UsageError(
-            f"The question is {len(question):,} characters long; the limit is "
-            f"{settings.max_question_chars:,} (EXHIBITQA_MAX_QUESTION_CHARS). Ask about one point at a time."
-        )
+    why_not = declined(question, settings.max_question_chars)
+    if why_not:
+        raise UsageError(why_not)
     # Each earlier question is answered first, so a follow-up leans on its answer as in the chat.
     history = [ask(h, exhibits=args.exhibit or None, settings=settings) for h in args.after or []]
     answer = ask(question, exhibits=args.exhibit or None, settings=settings, history=history)

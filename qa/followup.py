@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from qa.questions import exhibits_named, specific_words
+from qa.questions import specific_words
 from qa.text import terms
 
 
@@ -26,8 +26,8 @@ class Turn:
 
 @dataclass(frozen=True)
 class Condensed:
-    """A question made standalone: the text to search and answer with, the exhibits inherited
-    from the earlier turn (``None`` for none), and whether anything was carried over."""
+    """A question made standalone: the text to search and answer with, the exhibits of the
+    earlier turn it may be searched in (``None`` for none), and whether anything was carried over."""
 
     text: str
     exhibits: tuple[int, ...] | None = None
@@ -114,19 +114,19 @@ def key_terms(question: str) -> str:
 def condense(question: str, history: list[Turn], *, joined: bool = False) -> Condensed:
     """``question`` made standalone against the last turn of ``history``.
 
-    "And in Exhibit 64?" asks the last question again in the exhibit it names; "What about
+    "And in Exhibit 64?" asks the last question again of the exhibit it names; "What about
     aluminum?" asks it again about what it names; any other follow-up is searched with the
-    last question's key terms and within its exhibits, unless it names its own. ``joined``:
+    last question's key terms. The last turn's exhibits come with it; the caller, which
+    scopes the question, keeps them when the follow-up names none of its own. ``joined``:
     the earlier question is the first half of the same sentence, so a pronoun or determiner
     pointing back is enough to lean on it (``leans_on``).
     """
     if not history or not (leans_on(question) if joined else is_followup(question)):
         return Condensed(question)
     last = history[-1]
-    own = exhibits_named(question)
     rest = _STARTER_RE.sub("", question.strip()).strip(" ?.,")
     before = last.question.strip().rstrip("?").strip()
-    scope = tuple(own) if own else (last.exhibits or None)
+    scope = last.exhibits or None
     if _STARTER_RE.match(question.strip()) and not _WH_LEAD_RE.match(rest):
         # "And in Exhibit 64?" / "What about aluminum?": the same question, about something else.
         base = re.sub(r"\s*\b(?:in|of|from|under)?\s*(?:exhibits?|exh?\.)\s*\d+\b", "", before, flags=re.I)

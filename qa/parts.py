@@ -12,10 +12,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 from qa.answering.base import REFUSAL, Draft
 from qa.followup import Turn, condense
+from qa.types import Part
 
 # A question word, after at most a preposition ("since what year", "by when", "under which
 # law") or a degree adverb ("about how many", "roughly what share"); or an auxiliary that
@@ -56,15 +57,6 @@ _ACROSS_RE = re.compile(
 # A piece with fewer words is a fragment of one question ("Which company and which agency
 # signed it?"), not a question of its own.
 _MIN_WORDS = 3
-
-
-@dataclass(frozen=True)
-class Part:
-    """One part of a question: the text to search and answer, and the exhibits to search."""
-
-    text: str
-    exhibits: tuple[int, ...] | None = None
-    search: str = ""  # the text to search with, if not ``text`` (document references taken out)
 
 
 def coordinated(question: str) -> list[str]:

@@ -116,6 +116,75 @@ class Usage:
     estimated: bool = False  # the endpoint reported none (llama.cpp does not while streaming)
 
 
+@dataclass(frozen=True)
+class Part:
+    """One part of a question: the text to answer, the exhibits to search and the text to search with."""
+
+    text: str
+    exhibits: tuple[int, ...] | None = None
+    search: str = ""  # the text to search with, if not ``text`` (document references taken out)
+
+
+@dataclass(frozen=True)
+class FollowUp:
+    """A follow-up made standalone against the turn before it."""
+
+    searched: str  # the question with what it leans on: the text searched and answered
+    asked: str = ""  # its own words, when the earlier terms were added only to find passages
+    inherited: tuple[int, ...] | None = None  # the earlier turn's exhibits, when it is searched in them
+
+
+# Why a question is searched in the exhibits it is, as the answer's note says it.
+_SCOPE_REASONS = {
+    "named": "which the question names",
+    "referred": "the document the question refers to",
+    "earlier": "as the earlier question did",
+}
+
+
+@dataclass(frozen=True)
+class Scope:
+    """The exhibits a question is searched in, why, and the text to search them with."""
+
+    exhibits: tuple[int, ...] | None  # None: the whole record
+    why: str  # "given", "named", "referred", "earlier", or "" for the whole record
+    search: str  # the text to search with: resolved document references taken out
+    named: tuple[int, ...] = ()  # every exhibit number the text names, in the record or not
+
+    @property
+    def note(self) -> str:
+        """What the answer says of the scope; "" when it was given or is the whole record."""
+        because = _SCOPE_REASONS.get(self.why)
+        if because is None or not self.exhibits:
+            return ""
+        return "searched only Exhibit " + ", ".join(map(str, self.exhibits)) + ", " + because
+
+
+@dataclass(frozen=True)
+class Plan:
+    """A question understood before retrieval: its text, follow-up, scope, parts, kind and notes."""
+
+    question: str  # the question cleaned of escape sequences, control characters and extra spaces
+    followup: FollowUp | None  # how it leans on the turn before, if it does
+    scope: Scope  # where the whole question is searched
+    parts: tuple[Part, ...]  # each searched and answered on its own; one for a question in one piece
+    kind: str  # the kind of fact asked for: "numeric", "date", "name", "list", "identifier", "other"
+    reason: bool  # whether it asks why, for what purpose or how
+    notes: tuple[str, ...] = ()  # what the answer says of how the question was read, in order
+    declined: str = ""  # why it is not searched at all (empty, too long), if it is not
+
+    @property
+    def searched(self) -> str:
+        """The question made standalone: what is searched and answered."""
+        return self.followup.searched if self.followup else self.question
+
+    @property
+    def answer_text(self) -> str:
+        """A one-part follow-up's own words, which an extractive answerer weighs sentences
+        against first; "" when it is weighed against ``searched``."""
+        return self.followup.asked if self.followup and len(self.parts) == 1 else ""
+
+
 # Support is the scorer's calibrated probability that an answer is right: at 0.7 and above,
 # seven in ten such answers are (on its validation split); below that the user is told to check.
 WELL_SUPPORTED = 0.7

@@ -165,21 +165,22 @@ def test_the_cli_asks_a_followup_after_its_earlier_question(sample_settings: Set
 
 
 def test_each_part_is_searched_in_the_document_it_refers_to(sample_settings: Settings) -> None:
-    from qa.api import get_retriever, plan, search
+    from qa.api import get_retriever, search
+    from qa.understand import understand
 
     q = (
         "What does the MIIT 2016-2020 plan say about mergers, and what does the 2022 "
         "high-quality development guidance say about ultra-low emissions?"
     )
     retriever = get_retriever(sample_settings)
-    planned = plan(q, None, None, retriever, sample_settings)
+    planned = understand(q, retriever, sample_settings)
     assert [p.exhibits for p in planned.parts] == [(63,), (64,)]
     per_part = search(planned, retriever, 4)
     assert [{x.paragraph.exhibit for x in ps} for ps in per_part] == [{63}, {64}]
     a = ask(q, settings=sample_settings)
     assert "part 1 searched only Exhibit 63" in a.notes and "part 2 searched only Exhibit 64" in a.notes
     # A part that names no document of its own keeps the question's scope.
-    same = plan(
-        "When was the MIIT 2016-2020 plan issued, and who issued it?", None, None, retriever, sample_settings
+    same = understand(
+        "When was the MIIT 2016-2020 plan issued, and who issued it?", retriever, sample_settings
     )
     assert [p.exhibits for p in same.parts] == [(63,), (63,)]
