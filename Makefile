@@ -11,7 +11,7 @@ EXHIBITS ?= data/exhibits
 # The second record, for its gold set's eval (eval/gold/record2.jsonl) and the CI gate on it.
 RECORD2_STORE ?= .r2store
 
-.PHONY: run test soak load test-random index index-record2 eval local local-speed local-native train-reader train-scorer train-opinion lint clean chromium
+.PHONY: run test soak load test-random index index-record2 eval eval-reader local local-speed local-native train-reader train-scorer train-opinion lint clean chromium
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -52,6 +52,14 @@ eval: $(STAMP) index index-record2
 	$(BIN)/exhibitqa --store $(STORE) eval --out eval/results/exhibits_61_70
 	$(BIN)/exhibitqa --store $(RECORD2_STORE) eval --gold eval/gold/record2.jsonl --out eval/results/record2
 	$(BIN)/python -m eval.docs eval/results/exhibits_61_70 eval/results/record2
+
+# The reader (EXHIBITQA_JUDGE=reader) on both gold sets beside the scorer's `make eval` reports,
+# their answer latency side by side, and the reader's card rewritten with the table.
+eval-reader: eval
+	EXHIBITQA_JUDGE=reader $(BIN)/exhibitqa --store $(STORE) eval --out eval/results/reader_exhibits_61_70
+	EXHIBITQA_JUDGE=reader $(BIN)/exhibitqa --store $(RECORD2_STORE) eval --gold eval/gold/record2.jsonl --out eval/results/reader_record2
+	EXHIBITQA_STORE=$(STORE) $(BIN)/python -m eval.judge_race --out eval/results
+	$(BIN)/python -m eval.reader_card --results eval/results
 
 # Local-mode answer time under each server configuration (eval/results/local_speed.md).
 local-speed: $(LOCAL_STAMP) index

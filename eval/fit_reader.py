@@ -305,7 +305,9 @@ def main(argv: list[str] | None = None) -> int:
         "validation": {k: report[k] for k in ("questions", "today", "int8")},
     }
     (out / "reader.json").write_text(json.dumps(meta, indent=1) + "\n", encoding="utf-8")
-    write_card(report, work, out / "reader.md", (out / "reader.onnx").stat().st_size / 1e6)
+    write_card(
+        report, work, out / "reader.md", (out / "reader.onnx").stat().st_size / 1e6, Path("eval/results")
+    )
     return 0
 
 
