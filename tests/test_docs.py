@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import pytest
 
 from eval.docs import BEGIN, END, quality_table, replace_block, set_name
+from tests.conftest import ROOT
 
 
 @pytest.mark.parametrize(
@@ -63,3 +67,52 @@ def test_the_quality_table_has_a_column_per_gold_set() -> None:
 )
 def test_set_names(gold: str, name: str) -> None:
     assert set_name({"gold": gold}) == name
+
+
+# History belongs in git log and commit messages, not in what the project says it is.
+HISTORY = re.compile(
+    r"\bissues? \d+|\b(?:first|second|third|fourth|fifth|sixth|seventh|eighth|ninth|tenth) session\b"
+    r"|\b(?:work period|stop) \d+|\bre-?measured\b|\brun again at\b",
+    re.IGNORECASE,
+)
+
+
+def _prose_files() -> list[Path]:
+    files = [ROOT / "README.md", ROOT / "Makefile", *sorted((ROOT / "docs").glob("*.md"))]
+    for folder in ("qa", "index", "eval", "tests"):
+        files += sorted((ROOT / folder).rglob("*.py")) + sorted((ROOT / folder).rglob("*.md"))
+    results = ROOT / "eval" / "results"  # generated reports, not committed
+    return [f for f in files if results not in f.parents] + [
+        ROOT / "app.py",
+        ROOT / "eval" / "thresholds.toml",
+    ]
+
+
+def test_the_projects_prose_holds_no_history() -> None:
+    hits = [
+        f"{path.relative_to(ROOT)}:{n}: {line.strip()[:100]}"
+        for path in _prose_files()
+        for n, line in enumerate(path.read_text("utf-8").splitlines(), 1)
+        if HISTORY.search(line) and path.name != "test_docs.py"
+    ]
+    assert not hits, "say what is, not how it got there (git log keeps history):\n" + "\n".join(hits)
+
+
+@pytest.mark.parametrize(
+    ("line", "flagged"),
+    [
+        ("# Re-set 2026-12-02 (issue 16: follow-ups)", True),
+        ("measured in the eighth session of the work", True),
+        ("Re-measured at 962cb35", True),
+        ("Chroma is asked for 150 windows (stop 27).", True),
+        ("What are the main issues raised by the report?", False),
+        ("Who chaired the afternoon session?", False),
+    ],
+)
+def test_history_is_recognised(line: str, flagged: bool) -> None:
+    assert bool(HISTORY.search(line)) == flagged
+
+
+def test_the_readme_is_read_in_five_minutes() -> None:
+    lines = (ROOT / "README.md").read_text("utf-8").splitlines()
+    assert len(lines) <= 250, f"README.md has {len(lines)} lines; move detail to docs/"
