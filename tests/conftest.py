@@ -15,6 +15,25 @@ ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "data" / "exhibits"
 RECORD2 = ROOT / "data" / "record2"
 
+# The longest test files, started first: on two workers (`make test`) a long file collected
+# last would run alone at the end while the other worker idles.
+LONGEST_FIRST = (
+    "test_soak.py",
+    "test_lint.py",
+    "test_live_rebuild.py",
+    "test_eval_gate.py",
+    "test_load.py",
+    "test_local.py",
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    def rank(item: pytest.Item) -> int:
+        name = item.path.name
+        return LONGEST_FIRST.index(name) if name in LONGEST_FIRST else len(LONGEST_FIRST)
+
+    items.sort(key=rank)  # stable: files keep their own order within a rank
+
 
 @pytest.fixture(scope="session", autouse=True)
 def contained_temp_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
