@@ -2,7 +2,7 @@
 
 The app runs as users run it (``python app.py``, its own process) and each user is a
 ``gradio_client`` in its own thread, asking gold questions in extractive mode back to back.
-CI runs them for 30 s; ``make load`` (``EXHIBITQA_LOAD=full``) for a minute, and
+CI runs them for 20 s; ``make load`` (``EXHIBITQA_LOAD=full``) for a minute, and
 ``EXHIBITQA_LOAD_SECONDS`` sets any length.
 Figures go to ``build/test-artifacts/load.json``.
 """
@@ -25,7 +25,7 @@ from tests.conftest import ROOT
 
 USERS = 20
 SECONDS = float(
-    os.environ.get("EXHIBITQA_LOAD_SECONDS", "60" if os.environ.get("EXHIBITQA_LOAD") == "full" else "30")
+    os.environ.get("EXHIBITQA_LOAD_SECONDS", "60" if os.environ.get("EXHIBITQA_LOAD") == "full" else "20")
 )
 
 

@@ -1,6 +1,6 @@
 """The app keeps answering while the record is rebuilt from the command line and exhibits are
 uploaded through it, every answer checked against the generation it came from (eval/soak.py).
-CI runs 4 clients for 75 s through 8 rebuilds and 3 uploads; ``make soak``
+CI runs 4 clients for 60 s through 6 rebuilds and 3 uploads; ``make soak``
 (``EXHIBITQA_SOAK=full``) runs 3 minutes through 20 rebuilds and 5 uploads.
 ``EXHIBITQA_SOAK_SECONDS`` sets the length alone. Figures go to ``build/test-artifacts/soak.json``.
 """
@@ -17,9 +17,9 @@ from tests.conftest import ROOT, SAMPLE
 
 FULL = os.environ.get("EXHIBITQA_SOAK") == "full"
 CONFIG = SoakConfig(
-    seconds=float(os.environ.get("EXHIBITQA_SOAK_SECONDS", "180" if FULL else "75")),
+    seconds=float(os.environ.get("EXHIBITQA_SOAK_SECONDS", "180" if FULL else "60")),
     clients=4,
-    rebuilds=20 if FULL else 8,
+    rebuilds=20 if FULL else 6,
     uploads=5 if FULL else 3,
 )
 
