@@ -33,30 +33,45 @@ from qa.cites import normalize
 from qa.settings import Settings
 
 
-def export(work: Path, out: Path, weights: str = "final") -> dict[str, Any]:
+def export(work: Path, out: Path, weights: str = "final", kind: str = "cross") -> dict[str, Any]:
     """The trained weights (final.pt, or the last checkpoint) -> fp32 ONNX -> dynamic int8 ONNX
-    in ``work``; the tokenizer into ``out``; sizes in MB."""
+    in ``work``; the tokenizer into ``out``; sizes in MB. ``kind`` "late": eval.train_late's
+    head over the frozen base model (inputs: the question's ids and mask, the candidates')."""
     import torch
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
     base = base_model_path()
-    model = make_model(base)
+    key = "head" if kind == "late" else "model"
     if weights == "final":
         state = torch.load(work / "final.pt", weights_only=True)
     else:
-        state = torch.load(work / "checkpoint.pt", weights_only=False)["model"]
-    model.load_state_dict(state)
-    model.eval()
+        state = torch.load(work / "checkpoint.pt", weights_only=False)[key]
     fp32 = work / "reader.fp32.onnx"
-    ids = torch.ones((2, 16), dtype=torch.long)
+    if kind == "late":
+        from eval.train_late import end_to_end, make_head
+
+        head = make_head()
+        head.load_state_dict(state)
+        model = end_to_end(head.eval())
+        ids = torch.ones((4, 16), dtype=torch.long)
+        inputs: tuple[Any, ...] = (ids, torch.ones_like(ids))
+        names = ["ids", "mask"]
+        axes = {k: {0: "rows", 1: "tokens"} for k in names} | {"score": {0: "k"}}
+    else:
+        model = make_model(base)
+        model.load_state_dict(state)
+        model.eval()
+        ids = torch.ones((2, 16), dtype=torch.long)
+        inputs = (ids, torch.ones_like(ids), torch.zeros_like(ids))
+        names = ["input_ids", "attention_mask", "token_type_ids"]
+        axes = {k: {0: "batch", 1: "tokens"} for k in names} | {"score": {0: "batch"}}
     torch.onnx.export(
         model,
-        (ids, torch.ones_like(ids), torch.zeros_like(ids)),
+        inputs,
         str(fp32),
-        input_names=["input_ids", "attention_mask", "token_type_ids"],
+        input_names=names,
         output_names=["score"],
-        dynamic_axes={k: {0: "batch", 1: "tokens"} for k in ("input_ids", "attention_mask", "token_type_ids")}
-        | {"score": {0: "batch"}},
+        dynamic_axes=axes,
         opset_version=17,
         dynamo=False,
     )
@@ -95,7 +110,7 @@ READ_MOST = 32  # the most candidates any variant measured here reads
 
 
 def collect(
-    split: Split, work: Path, settings: Settings, readers: dict[str, Path], max_len: int
+    split: Split, work: Path, settings: Settings, readers: dict[str, Path], shape: dict[str, Any]
 ) -> list[dict[str, Any]]:
     """Per question: each reader's candidate scores, today's scorer's pick and support, labels."""
     from index.store import build
@@ -109,7 +124,7 @@ def collect(
     build([record], s)
     retriever = Retriever(s)
     today = ExtractiveAnswerer(s.model_copy(update={"judge": "scorer"}))
-    models = {name: _uncalibrated(work, name, path, max_len) for name, path in readers.items()}
+    models = {name: _uncalibrated(work, name, path, shape) for name, path in readers.items()}
     out = []
     for n, it in enumerate(split.items):
         if n % 200 == 0:
@@ -154,7 +169,7 @@ def collect(
     return out
 
 
-def _uncalibrated(work: Path, name: str, path: Path, max_len: int) -> Any:
+def _uncalibrated(work: Path, name: str, path: Path, shape: dict[str, Any]) -> Any:
     """A Reader over the ONNX file ``path`` with no calibration (raw scores)."""
     from qa.answering.reader import Reader
 
@@ -162,20 +177,18 @@ def _uncalibrated(work: Path, name: str, path: Path, max_len: int) -> Any:
     folder.mkdir(exist_ok=True)
     shutil.copy(path, folder / "reader.onnx")
     shutil.copy(base_model_path() / "tokenizer.json", folder / "tokenizer.json")
-    (folder / "reader.json").write_text(
-        json.dumps({"max_len": max_len, "calibration": {"a": 1, "b": 0}, "threshold": 0})
-    )
+    (folder / "reader.json").write_text(json.dumps(shape | {"calibration": {"a": 1, "b": 0}, "threshold": 0}))
     return Reader(folder)
 
 
-def int8_vs_fp32(work: Path, data: Path, seed: int, max_len: int, n: int = 700) -> dict[str, Any]:
+def int8_vs_fp32(work: Path, data: Path, seed: int, shape: dict[str, Any], n: int = 700) -> dict[str, Any]:
     """The validation groups (the answer among 4 candidates, or none) scored by both files."""
     from eval.train_reader import load_groups, measure
 
     groups = load_groups(data, work, "validation", seed)[:n]
     out: dict[str, Any] = {"groups": len(groups)}
     for name in ("fp32", "int8"):
-        r = _uncalibrated(work, name, work / f"reader.{name}.onnx", max_len)
+        r = _uncalibrated(work, name, work / f"reader.{name}.onnx", shape)
         out[name] = measure(groups, [r.scores(g.question, list(g.texts)) for g in groups])
     return out
 
@@ -230,11 +243,14 @@ def reader_outcomes(
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--data", type=Path, default=Path("../shared/training"))
-    p.add_argument("--work", type=Path, default=WORK)
+    p.add_argument("--work", type=Path, default=None, help="the trainer's folder (default: the kind's)")
     p.add_argument("--out", type=Path, default=FOLDER)
     p.add_argument("--false-refusals", type=float, default=0.08)
     p.add_argument("--seed", type=int, default=13)
-    p.add_argument("--max-len", type=int, default=112, help="tokens per pair, as trained")
+    p.add_argument("--max-len", type=int, default=112, help="tokens per pair, as trained (cross)")
+    p.add_argument(
+        "--kind", choices=("cross", "late"), default="cross", help="eval.train_reader's or eval.train_late's"
+    )
     p.add_argument("--no-export", action="store_true", help="reuse the ONNX files in --work")
     p.add_argument("--reuse-rows", action="store_true", help="reuse the scored validation rows in --work")
     p.add_argument("--weights", choices=("final", "checkpoint"), default="final", help="what to export")
@@ -242,9 +258,20 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--dry-run", action="store_true", help="write the card to --work, not the shipped model")
     args = p.parse_args(argv)
     settings = Settings()
-    work: Path = args.work
+    if args.kind == "late":
+        from eval.train_late import MAX_LEN
+
+        shape: dict[str, Any] = {"kind": "late", "max_len": MAX_LEN["t"], "question_len": MAX_LEN["q"]}
+    else:
+        shape = {"kind": "cross", "max_len": args.max_len}
+    if args.kind == "late":
+        from eval.train_late import WORK as LATE_WORK
+
+        work: Path = args.work or LATE_WORK
+    else:
+        work = args.work or WORK
     if not args.no_export:
-        sizes = export(work, args.out, args.weights)
+        sizes = export(work, args.out, args.weights, args.kind)
         print(json.dumps({k: v for k, v in sizes.items() if k.startswith("mb")}), file=sys.stderr)
     readers = {"int8": work / "reader.int8.onnx"}
     split = validation_split(args.data, args.seed)
@@ -254,7 +281,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.reuse_rows and rows_file.exists():
         rows = json.loads(rows_file.read_text())
     else:
-        rows = collect(split, work, settings, readers, args.max_len)
+        rows = collect(split, work, settings, readers, shape)
         rows_file.write_text(json.dumps(rows))
     report: dict[str, Any] = {"questions": len(rows)}
     from qa.answering.extractive import MAX_READ
@@ -268,7 +295,7 @@ def main(argv: list[str] | None = None) -> int:
     best, right = reader_outcomes(rows, "int8", MAX_READ)
     best = np.where(absent, -99.0, best)
     report["int8"] = figures(best, right, rows, args.false_refusals)
-    report["int8_vs_fp32"] = int8_vs_fp32(work, args.data, args.seed, args.max_len)
+    report["int8_vs_fp32"] = int8_vs_fp32(work, args.data, args.seed, shape)
     report["prefilter"] = {
         str(n): figures(*reader_outcomes(rows, "int8", n), rows, args.false_refusals)
         for n in (4, 6, 8, 12, 16, 24, 32)
@@ -288,6 +315,7 @@ def main(argv: list[str] | None = None) -> int:
         k: float(np.median([r[k] for r in rows])) for k in ("today_ms", "int8_ms")
     }
     report["read_most"] = READ_MOST
+    report["kind"] = shape["kind"]
     report["max_read"] = MAX_READ
     print(json.dumps(report, indent=1))
     (work / "validation-report.json").write_text(json.dumps(report, indent=1))
@@ -298,7 +326,7 @@ def main(argv: list[str] | None = None) -> int:
     shutil.copy(work / "reader.int8.onnx", out / "reader.onnx")
     meta = {
         "model": "reader.onnx",
-        "max_len": args.max_len,
+        **shape,
         "calibration": calibration,
         "threshold": report["threshold"],
         "false_refusal_rate": args.false_refusals,

@@ -156,16 +156,19 @@ def score_groups(torch, model, tok, groups: Sequence[Group], batch: int = 64) ->
     return res
 
 
-def load_groups(data: Path, work: Path, split: str, seed: int) -> list[Group]:
-    """The split's groups, cached under ``work`` (rebuilding takes a few minutes)."""
+def load_groups(data: Path, work: Path, split: str, seed: int, **sizes: int) -> list[Group]:
+    """The split's groups, cached under ``work`` (rebuilding takes a few minutes); ``sizes``
+    are ``eval.reader_data.build``'s question counts, when not its defaults."""
     import hashlib
 
     import eval.reader_data as rd
 
-    key = hashlib.md5(Path(rd.__file__).read_bytes() + f"{split}{seed}".encode()).hexdigest()[:12]
+    extra = json.dumps(sizes, sort_keys=True) if sizes else ""
+    key = hashlib.md5(Path(rd.__file__).read_bytes() + f"{split}{seed}{extra}".encode()).hexdigest()[:12]
     path = work / f"groups-{split}-{key}.jsonl"
     if not path.exists():
-        groups = build(data, split, seed)
+        work.mkdir(parents=True, exist_ok=True)
+        groups = build(data, split, seed, **sizes)
         tmp = path.with_suffix(".tmp")
         tmp.write_text("".join(json.dumps(g.__dict__, ensure_ascii=False) + "\n" for g in groups), "utf-8")
         tmp.replace(path)

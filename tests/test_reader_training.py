@@ -159,3 +159,64 @@ def test_one_real_training_step_checkpoints_and_resumes(tmp_path: Path) -> None:
     # Run again: it resumes from the checkpoint, which already finished the schedule.
     again = train(args, groups, groups)
     assert again["step"] == 1 and again["pairs"] == 4
+
+
+def test_a_token_bank_keeps_each_texts_vectors_through_save_and_load(tmp_path: Path) -> None:
+    from eval.train_late import DIM, Bank
+
+    vecs = {"short": np.full((2, DIM), 0.5, np.float16), "longer one": np.full((3, DIM), -1.0, np.float16)}
+    bank = Bank(np.concatenate(list(vecs.values())), np.asarray([2, 3]), list(vecs))
+    bank.save(tmp_path / "bank.npz")
+    x, m = Bank.load(tmp_path / "bank.npz").batch(["longer one", "short"])
+    assert x.shape == (2, 3, DIM) and m.tolist() == [[True] * 3, [True, True, False]]
+    assert float(x[0, 2, 0]) == -1.0 and float(x[1, 1, 0]) == 0.5 and float(x[1, 2, 0]) == 0.0
+
+
+def test_the_late_interaction_head_trains_a_step_on_real_token_vectors_and_resumes(tmp_path: Path) -> None:
+    """The real late-interaction trainer: the packaged base model encodes a handful of texts,
+    the head takes two steps, and a second run resumes without encoding again."""
+    pytest.importorskip("torch")
+    from eval.train_late import parser as late_parser
+    from eval.train_late import train as late_train
+
+    groups = [
+        Group("When was the tariff raised?", ("The tariff was raised in 2018.", "Exports fell."), 0, "t"),
+        Group("Who blamed the currency?", ("Exports fell.", "The ministry blamed the currency."), 1, "t"),
+        Group("When was the tariff cut?", ("The tariff was raised in 2018.", "Exports fell."), -1, "t"),
+        Group("What did the bank say?", ("Exports fell.", "It covered steel."), -1, "t"),
+    ]
+    args = late_parser().parse_args(
+        ["--work", str(tmp_path), "--epochs", "1", "--batch", "2", "--threads", "1"]
+    )
+    state = late_train(args, groups, groups)
+    assert state["step"] == 2 and state["pairs"] == 8
+    curve = [json.loads(line) for line in (tmp_path / "curve.jsonl").read_text().splitlines()]
+    assert curve[-1]["epochs"] == 1.0 and 0.0 <= curve[-1]["auc"] <= 1.0 and curve[-1]["pairs_per_s"] > 0
+    banks = {p: p.stat().st_mtime_ns for p in tmp_path.glob("bank-*.npz")}
+    assert len(banks) == 2
+    again = late_train(args, groups, groups)
+    assert again["step"] == 2 and {p: p.stat().st_mtime_ns for p in banks} == banks
+
+
+def test_a_trained_late_head_exports_to_onnx_and_the_runtime_reader_reads_with_it(tmp_path: Path) -> None:
+    """Export (frozen base model + head, int8) and the product's Reader over the file agree with
+    the head run on the cached token vectors."""
+    torch = pytest.importorskip("torch")
+    from eval.fit_reader import _uncalibrated, export
+    from eval.train_late import MAX_LEN, Bank, fill, make_head, scores
+
+    head = make_head().eval()
+    torch.save(head.state_dict(), tmp_path / "final.pt")
+    sizes = export(tmp_path, tmp_path / "out", "final", "late")
+    assert sizes["mb_int8"] < 30 and (tmp_path / "out" / "tokenizer.json").exists()
+    shape = {"kind": "late", "max_len": MAX_LEN["t"], "question_len": MAX_LEN["q"]}
+    reader = _uncalibrated(tmp_path, "fp32", tmp_path / "reader.fp32.onnx", shape)
+    texts = ["The tariff was raised in 2018.", "Exports fell sharply after the ministry blamed the currency."]
+    group = Group("When was the tariff raised?", tuple(texts), 0, "t")
+    banks = {
+        k: fill(Bank.load(tmp_path / "none"), v, k, 1) for k, v in (("q", [group.question]), ("t", texts))
+    }
+    with torch.inference_mode():
+        expected = scores(torch, head, banks, [group]).numpy()
+    got = reader.scores(group.question, texts)
+    assert got.shape == (2,) and np.allclose(got, expected, atol=1e-3)
