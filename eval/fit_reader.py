@@ -36,7 +36,7 @@ from qa.settings import Settings
 def export(work: Path, out: Path, weights: str = "final", kind: str = "cross") -> dict[str, Any]:
     """The trained weights (final.pt, or the last checkpoint) -> fp32 ONNX -> dynamic int8 ONNX
     in ``work``; the tokenizer into ``out``; sizes in MB. ``kind`` "late": eval.train_late's
-    head over the frozen base model (inputs: the question's ids and mask, the candidates')."""
+    head over the frozen base model (inputs: ids and mask, the question's row first)."""
     import torch
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
@@ -259,16 +259,13 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     settings = Settings()
     if args.kind == "late":
-        from eval.train_late import MAX_LEN
+        from eval import train_late
 
-        shape: dict[str, Any] = {"kind": "late", "max_len": MAX_LEN["t"], "question_len": MAX_LEN["q"]}
+        shape: dict[str, Any] = {"kind": "late", "max_len": train_late.MAX_LEN["t"]}
+        shape["question_len"] = train_late.MAX_LEN["q"]
+        work: Path = args.work or train_late.WORK
     else:
         shape = {"kind": "cross", "max_len": args.max_len}
-    if args.kind == "late":
-        from eval.train_late import WORK as LATE_WORK
-
-        work: Path = args.work or LATE_WORK
-    else:
         work = args.work or WORK
     if not args.no_export:
         sizes = export(work, args.out, args.weights, args.kind)
