@@ -25,11 +25,10 @@ from typing import Any
 import numpy as np
 
 from eval.reader_card import write_card
-from eval.reader_data import VALIDATION_ARTICLES, _squad_articles
+from eval.record_groups import asked, index_split, is_right, validation_split
 from eval.train_reader import WORK, base_model_path, make_model
-from eval.train_scorer import Item, Split, near_misses, write_record
+from eval.train_scorer import Split
 from qa.answering.reader import FOLDER
-from qa.cites import normalize
 from qa.settings import Settings
 
 
@@ -87,25 +86,6 @@ def export(work: Path, out: Path, weights: str = "final", kind: str = "cross") -
     }
 
 
-def validation_split(data: Path, seed: int) -> Split:
-    """The validation articles with their questions and near-miss twins (as the scorer's)."""
-    rng = random.Random(seed)
-    split = Split("reader-validation")
-    for article, _ in _squad_articles(data):
-        if article["title"] not in VALIDATION_ARTICLES:
-            continue
-        contexts = [p["context"] for p in article["paragraphs"]]
-        items = [
-            Item(qa["id"], qa["question"], p["context"], tuple(a["text"] for a in qa["answers"]))
-            for p in article["paragraphs"]
-            for qa in p["qas"]
-        ]
-        split.articles.append((article["title"], contexts))
-        swapped = near_misses(items, contexts, rng)
-        split.items.extend(items + rng.sample(swapped, min(len(swapped), len(items) // 2)))
-    return split
-
-
 READ_MOST = 32  # the most candidates any variant measured here reads
 
 
@@ -113,58 +93,39 @@ def collect(
     split: Split, work: Path, settings: Settings, readers: dict[str, Path], shape: dict[str, Any]
 ) -> list[dict[str, Any]]:
     """Per question: each reader's candidate scores, today's scorer's pick and support, labels."""
-    from index.store import build
-    from qa.answering.extractive import ExtractiveAnswerer, _reader_view, prefilter
-    from qa.answering.features import candidates, coverage, read_question
-    from qa.retrieve import Retriever
+    from qa.answering.extractive import ExtractiveAnswerer, prefilter
+    from qa.answering.features import coverage
     from qa.text import terms
 
-    record = write_record(split, work)
-    s = settings.model_copy(update={"store": work / "reader-validation.store"})
-    build([record], s)
-    retriever = Retriever(s)
-    today = ExtractiveAnswerer(s.model_copy(update={"judge": "scorer"}))
+    retriever = index_split(split, work, settings)
+    today = ExtractiveAnswerer(
+        settings.model_copy(update={"judge": "scorer", "store": retriever.settings.store})
+    )
     models = {name: _uncalibrated(work, name, path, shape) for name, path in readers.items()}
     out = []
-    for n, it in enumerate(split.items):
-        if n % 200 == 0:
-            print(f"validation question {n}/{len(split.items)}", file=sys.stderr, flush=True)
-        passages = retriever.search(it.question, k=settings.k)
-        q = read_question(it.question, retriever)
-        cands = candidates(passages, q)
-        context = normalize(it.context)
-        answers = [normalize(a) for a in it.answers]
-
-        def right(c: Any, context: str = context, answers: list[str] = answers) -> bool:
-            return (
-                bool(answers)
-                and normalize(c.passage.paragraph.text) in context
-                and any(a and a in normalize(c.sentence) for a in answers)
-            )
-
-        texts = [_reader_view(c, retriever) for c in cands]
-        cov = [coverage(q.weights, set(terms(t))) for t in texts]
+    for a in asked(split, retriever, settings.k):
+        q, texts = a.question, list(a.views)
         row: dict[str, Any] = {
-            "answerable": bool(answers),
-            "synthetic": it.synthetic,
-            "y": [right(c) for c in cands],
+            "answerable": bool(a.item.answers),
+            "synthetic": a.item.synthetic,
+            "y": list(a.right),
             "absent": bool(q.absent),
-            "cov": cov,
-            "type": [c.type_match for c in cands],
+            "cov": [coverage(q.weights, set(terms(t))) for t in texts],
+            "type": [c.type_match for c in a.candidates],
         }
         # The reader reads the READ_MOST candidates the prefilter puts first (each pair costs
         # ~20 ms on 2 cores); the others count as unread (scored -99) in every figure.
         t0 = time.perf_counter()
         keep = prefilter(q, texts, READ_MOST)
         scores = np.full(len(texts), -99.0, dtype=np.float32)
-        scores[keep] = models["int8"].scores(it.question, [texts[i] for i in keep])
+        scores[keep] = models["int8"].scores(a.item.question, [texts[i] for i in keep])
         row["int8_ms"] = (time.perf_counter() - t0) * 1000
         row["int8"] = scores.tolist()
         t0 = time.perf_counter()
-        j = today.judge(it.question, passages, retriever)
+        j = today.judge(a.item.question, list(a.passages), retriever)
         row["today_ms"] = (time.perf_counter() - t0) * 1000
         row["today_support"] = j.support
-        row["today_right"] = bool(j.ranked) and right(j.ranked[0].candidate)
+        row["today_right"] = bool(j.ranked) and is_right(a.item, j.ranked[0].candidate)
         out.append(row)
     return out
 

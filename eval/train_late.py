@@ -30,6 +30,7 @@ from typing import Any
 import numpy as np
 
 from eval.reader_data import Group, summary
+from eval.record_groups import RECORDS, record_groups, truncate
 from eval.train_reader import _torch, base_model_path, load_groups, measure
 
 WORK = Path.home() / ".cache" / "exhibitqa" / "late"
@@ -38,37 +39,61 @@ DIM = 384  # MiniLM-L6's hidden size
 
 
 class Bank:
-    """Cached token vectors, one (tokens, DIM) fp16 block per text."""
+    """Cached token vectors, one (tokens, DIM) fp16 block per text, and the token ids."""
 
-    def __init__(self, flat: np.ndarray, lens: np.ndarray, texts: Sequence[str]):
+    def __init__(
+        self, flat: np.ndarray, lens: np.ndarray, texts: Sequence[str], ids: np.ndarray | None = None
+    ):
         self.flat, self.lens = flat, lens
+        self.ids = np.zeros(len(flat), np.int32) if ids is None else ids
         self.starts = np.concatenate([[0], np.cumsum(lens)[:-1]]).astype(np.int64)
         self.index = {t: i for i, t in enumerate(texts)}
 
     @classmethod
-    def load(cls, path: Path) -> Bank:
+    def load(cls, path: Path, kind: str = "") -> Bank:
+        """The bank at ``path`` (empty when there is none); a bank saved without token ids gets
+        them from the tokenizer when ``kind`` says how its texts were truncated."""
         if not path.exists():
             return cls(np.zeros((0, DIM), np.float16), np.zeros(0, np.int64), [])
         z = np.load(path, allow_pickle=True)
-        return cls(z["flat"], z["lens"], z["texts"].tolist())
+        texts = z["texts"].tolist()
+        ids = z["ids"] if "ids" in z.files else (token_ids(texts, kind) if kind else None)
+        return cls(z["flat"], z["lens"], texts, ids)
 
     def save(self, path: Path) -> None:
         texts = sorted(self.index, key=self.index.__getitem__)
         tmp = path.with_suffix(".tmp.npz")
-        np.savez(tmp, flat=self.flat, lens=self.lens, texts=np.asarray(texts, dtype=object))
+        np.savez(tmp, flat=self.flat, lens=self.lens, texts=np.asarray(texts, dtype=object), ids=self.ids)
         tmp.replace(path)  # a run cut off mid-write keeps the previous bank
 
-    def batch(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
-        """Vectors padded to the longest, and the mask of real tokens."""
+    def batch(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Vectors padded to the longest, the mask of real tokens, and the token ids (0: pad)."""
         rows = [self.index[t] for t in texts]
         n = max(int(self.lens[i]) for i in rows)
         x = np.zeros((len(rows), n, DIM), dtype=np.float32)
         m = np.zeros((len(rows), n), dtype=bool)
+        ids = np.zeros((len(rows), n), dtype=np.int64)
         for r, i in enumerate(rows):
             s, ln = int(self.starts[i]), int(self.lens[i])
             x[r, :ln] = self.flat[s : s + ln]
             m[r, :ln] = True
-        return x, m
+            ids[r, :ln] = self.ids[s : s + ln]
+        return x, m, ids
+
+
+def _tokenizer(kind: str):  # type: ignore[no-untyped-def]
+    from tokenizers import Tokenizer
+
+    tok = Tokenizer.from_file(str(base_model_path() / "tokenizer.json"))
+    tok.enable_truncation(max_length=MAX_LEN[kind])
+    tok.no_padding()
+    return tok
+
+
+def token_ids(texts: Sequence[str], kind: str) -> np.ndarray:
+    """The texts' token ids, flat, as ``fill`` encoded them."""
+    enc = _tokenizer(kind).encode_batch(list(texts))
+    return np.concatenate([np.asarray(e.ids, np.int32) for e in enc]) if enc else np.zeros(0, np.int32)
 
 
 def fill(bank: Bank, texts: Sequence[str], kind: str, threads: int) -> Bank:
@@ -77,16 +102,11 @@ def fill(bank: Bank, texts: Sequence[str], kind: str, threads: int) -> Bank:
     if not todo:
         return bank
     torch = _torch()
-    from tokenizers import Tokenizer
     from transformers import AutoModel
 
     torch.set_num_threads(threads)
-    base = base_model_path()
-    model = AutoModel.from_pretrained(str(base)).eval()
-    tok = Tokenizer.from_file(str(base / "tokenizer.json"))
-    tok.enable_truncation(max_length=MAX_LEN[kind])
-    tok.no_padding()
-    enc = tok.encode_batch(todo)
+    model = AutoModel.from_pretrained(str(base_model_path())).eval()
+    enc = _tokenizer(kind).encode_batch(todo)
     order = sorted(range(len(todo)), key=lambda i: len(enc[i].ids))
     vecs: list[np.ndarray] = [np.zeros((0, DIM), np.float16)] * len(todo)
     t0 = time.time()
@@ -106,12 +126,15 @@ def fill(bank: Bank, texts: Sequence[str], kind: str, threads: int) -> Bank:
     texts_all = sorted(bank.index, key=bank.index.__getitem__) + todo
     flat = np.concatenate([bank.flat, *vecs]) if vecs else bank.flat
     lens = np.concatenate([bank.lens, np.asarray([len(v) for v in vecs], dtype=np.int64)])
-    return Bank(flat, lens, texts_all)
+    ids = np.concatenate([bank.ids, *(np.asarray(e.ids, np.int32) for e in enc)])
+    return Bank(flat, lens, texts_all, ids)
 
 
 def make_head(hidden: int = 192):  # type: ignore[no-untyped-def]
     """Question tokens attend to the candidate's; per question token, how well it is met and how
-    much it matters; the score is the weighted mean, minus a learned null."""
+    much it matters; the score is the weighted mean, minus a learned null. Besides the vectors,
+    each question token knows whether the candidate holds that very token: frozen vectors of
+    "2016" and "2019" are close, the ids are not (DrQA's exact-match feature)."""
     torch = _torch()
     nn = torch.nn
 
@@ -121,7 +144,7 @@ def make_head(hidden: int = 192):  # type: ignore[no-untyped-def]
             self.qp = nn.Sequential(nn.Linear(DIM, hidden), nn.LayerNorm(hidden))
             self.tp = nn.Sequential(nn.Linear(DIM, hidden), nn.LayerNorm(hidden))
             self.att = nn.MultiheadAttention(hidden, 4, batch_first=True, dropout=0.1)
-            self.tok = nn.Sequential(nn.Linear(3 * hidden + 1, hidden), nn.GELU(), nn.Linear(hidden, 2))
+            self.tok = nn.Sequential(nn.Linear(3 * hidden + 2, hidden), nn.GELU(), nn.Linear(hidden, 2))
             self.null = nn.Parameter(torch.zeros(()))
 
         def attend(self, qh, th, t_mask):  # type: ignore[no-untyped-def]
@@ -141,12 +164,14 @@ def make_head(hidden: int = 192):  # type: ignore[no-untyped-def]
             out = (probs @ vs).transpose(1, 2).reshape(qh.shape[0], qh.shape[1], hidden)
             return self.att.out_proj(out)
 
-        def forward(self, q, q_mask, t, t_mask):  # type: ignore[no-untyped-def]
+        def forward(self, q, q_mask, t, t_mask, q_ids, t_ids):  # type: ignore[no-untyped-def]
             qh, th = self.qp(q), self.tp(t)
+            same = (q_ids[:, :, None] == t_ids[:, None, :]).float() * t_mask[:, None, :].float()
+            exact = same.amax(-1).unsqueeze(-1)
             a = self.attend(qh, th, t_mask)
             sim = nn.functional.normalize(qh, dim=-1) @ nn.functional.normalize(th, dim=-1).transpose(1, 2)
             best = sim.masked_fill(~t_mask[:, None, :], -1.0).max(-1).values.unsqueeze(-1)
-            met, weight = self.tok(torch.cat([qh, a, qh * a, best], -1)).unbind(-1)
+            met, weight = self.tok(torch.cat([qh, a, qh * a, best, exact], -1)).unbind(-1)
             w = torch.softmax(weight.masked_fill(~q_mask, -1e4), -1)
             return (w * met).sum(-1) - self.null
 
@@ -172,16 +197,17 @@ def end_to_end(head):  # type: ignore[no-untyped-def]
             h = h.last_hidden_state
             t, t_mask = h[1:], mask[1:].bool()
             k = t.shape[0]
-            return self.head(h[:1].expand(k, -1, -1), mask[:1].bool().expand(k, -1), t, t_mask)
+            q, q_mask, q_ids = h[:1].expand(k, -1, -1), mask[:1].bool().expand(k, -1), ids[:1].expand(k, -1)
+            return self.head(q, q_mask, t, t_mask, q_ids, ids[1:])
 
     return LateReader().eval()
 
 
 def scores(torch, head, banks: dict[str, Bank], groups: Sequence[Group]):  # type: ignore[no-untyped-def]
     """One score per (question, candidate) pair of ``groups``, flat, in order."""
-    q, qm = banks["q"].batch([g.question for g in groups for _ in g.texts])
-    t, tm = banks["t"].batch([t for g in groups for t in g.texts])
-    return head(*(torch.from_numpy(a) for a in (q, qm, t, tm)))
+    q, qm, qi = banks["q"].batch([g.question for g in groups for _ in g.texts])
+    t, tm, ti = banks["t"].batch([t for g in groups for t in g.texts])
+    return head(*(torch.from_numpy(a) for a in (q, qm, t, tm, qi, ti)))
 
 
 def train(
@@ -191,6 +217,8 @@ def train(
 ) -> dict[str, Any]:
     """Encode what the banks lack, then train (or resume) the head for ``args.epochs``."""
     from eval.train_reader import listwise_loss
+    from qa.answering.extractive import MAX_READ
+    from qa.settings import Settings
 
     torch = _torch()
     torch.set_num_threads(args.threads)
@@ -198,19 +226,28 @@ def train(
     work: Path = args.work
     work.mkdir(parents=True, exist_ok=True)
     sizes = {"squad1_questions": args.squad1, "cuad": args.cuad, "contractnli": args.contractnli}
+    val_record: list[Group] = []
     if train_groups is None:
         train_groups = load_groups(args.data, work, "train", args.seed, **sizes)
+        if args.record_articles:
+            made = record_groups(
+                args.data, args.records, Settings(), args.seed, "train", args.record_articles
+            )
+            train_groups += [truncate(g, args.read) for g in made]
     if val_groups is None:
         val_groups = load_groups(args.data, work, "validation", args.seed)
+        made = record_groups(args.data, args.records, Settings(), args.seed, "validation")
+        val_record = [truncate(g, MAX_READ) for g in made]
     if args.limit:
         train_groups = train_groups[: args.limit]
     val_eval = list(val_groups[: args.val_groups])
-    print(json.dumps({"train": summary(train_groups), "validation": summary(val_eval)}), file=sys.stderr)
-    every = [*train_groups, *val_eval]
+    sets = {"train": summary(train_groups), "validation": summary(val_eval), "record": summary(val_record)}
+    print(json.dumps(sets), file=sys.stderr)
+    every = [*train_groups, *val_eval, *val_record]
     banks = {}
     for kind in ("q", "t"):
         texts = [g.question for g in every] if kind == "q" else [t for g in every for t in g.texts]
-        bank = Bank.load(work / f"bank-{kind}.npz")
+        bank = Bank.load(work / f"bank-{kind}.npz", kind)
         filled = fill(bank, texts, kind, args.threads)
         if filled is not bank:
             filled.save(work / f"bank-{kind}.npz")
@@ -233,23 +270,30 @@ def train(
     if state["step"] == 0 and curve.exists():
         curve.unlink()
 
+    def measured(groups: Sequence[Group]) -> dict[str, float]:
+        head.eval()
+        with torch.inference_mode():
+            flat = np.concatenate(
+                [scores(torch, head, banks, groups[i : i + 256]).numpy() for i in range(0, len(groups), 256)]
+            )
+        head.train()
+        at, per_group = 0, []
+        for g in groups:
+            per_group.append(flat[at : at + len(g.texts)])
+            at += len(g.texts)
+        return measure(groups, per_group)
+
     def checkpoint(scored: bool) -> None:
         if scored and val_eval:
-            head.eval()
-            with torch.inference_mode():
-                flat = scores(torch, head, banks, val_eval).numpy()
-            head.train()
-            at, per_group = 0, []
-            for g in val_eval:
-                per_group.append(flat[at : at + len(g.texts)])
-                at += len(g.texts)
             report = {
                 "step": state["step"],
                 "pairs": state["pairs"],
                 "epochs": round(state["step"] / steps_per_epoch, 3),
                 "train_seconds": round(state["seconds"]),
                 "pairs_per_s": round(state["pairs"] / max(state["seconds"], 1e-9), 1),
-            } | measure(val_eval, per_group)
+            } | measured(val_eval)
+            if val_record:
+                report["record"] = measured(val_record)
             with curve.open("a") as f:
                 f.write(json.dumps(report) + "\n")
             print(json.dumps(report), file=sys.stderr)
@@ -297,6 +341,11 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--squad1", type=int, default=30000, help="SQuAD 1.1 train questions sampled")
     p.add_argument("--cuad", type=int, default=6000, help="CUAD clause questions sampled")
     p.add_argument("--contractnli", type=int, default=4000, help="ContractNLI hypotheses sampled")
+    p.add_argument(
+        "--record-articles", type=int, default=50, help="SQuAD 1.1 articles asked the product's way (0: none)"
+    )
+    p.add_argument("--records", type=Path, default=RECORDS, help="indexed training records and their groups")
+    p.add_argument("--read", type=int, default=8, help="candidates per group asked the product's way")
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--seed", type=int, default=13)
     p.add_argument("--val-groups", type=int, default=700, help="validation groups scored each epoch")

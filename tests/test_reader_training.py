@@ -165,11 +165,28 @@ def test_a_token_bank_keeps_each_texts_vectors_through_save_and_load(tmp_path: P
     from eval.train_late import DIM, Bank
 
     vecs = {"short": np.full((2, DIM), 0.5, np.float16), "longer one": np.full((3, DIM), -1.0, np.float16)}
-    bank = Bank(np.concatenate(list(vecs.values())), np.asarray([2, 3]), list(vecs))
+    ids = np.asarray([101, 2460, 101, 2936, 2028], np.int32)
+    bank = Bank(np.concatenate(list(vecs.values())), np.asarray([2, 3]), list(vecs), ids)
     bank.save(tmp_path / "bank.npz")
-    x, m = Bank.load(tmp_path / "bank.npz").batch(["longer one", "short"])
+    x, m, got = Bank.load(tmp_path / "bank.npz").batch(["longer one", "short"])
     assert x.shape == (2, 3, DIM) and m.tolist() == [[True] * 3, [True, True, False]]
     assert float(x[0, 2, 0]) == -1.0 and float(x[1, 1, 0]) == 0.5 and float(x[1, 2, 0]) == 0.0
+    assert got.tolist() == [[101, 2936, 2028], [101, 2460, 0]]
+
+
+def test_a_bank_saved_without_token_ids_gets_the_ids_its_vectors_were_encoded_from(tmp_path: Path) -> None:
+    from eval.train_late import DIM, Bank, token_ids
+
+    texts = ["The tariff was raised in 2018.", "Exports fell."]
+    lens = [len(token_ids([t], "t")) for t in texts]
+    np.savez(
+        tmp_path / "old.npz",
+        flat=np.zeros((sum(lens), DIM), np.float16),
+        lens=np.asarray(lens),
+        texts=np.asarray(texts, dtype=object),
+    )
+    _, m, ids = Bank.load(tmp_path / "old.npz", "t").batch(texts)
+    assert ids[m].tolist() == token_ids(texts, "t").tolist() and ids[0, 0] == 101 and ids[1, -1] == 0
 
 
 def test_the_late_interaction_head_trains_a_step_on_real_token_vectors_and_resumes(tmp_path: Path) -> None:
@@ -220,3 +237,35 @@ def test_a_trained_late_head_exports_to_onnx_and_the_runtime_reader_reads_with_i
         expected = scores(torch, head, banks, [group]).numpy()
     got = reader.scores(group.question, texts)
     assert got.shape == (2,) and np.allclose(got, expected, atol=1e-3)
+
+
+@pytest.mark.parametrize(
+    ("order", "right", "read", "texts", "label"),
+    [
+        ([2, 0, 1], [False, False, True], 3, ("c", "a", "b"), 0),  # the answer read first
+        ([0, 2, 1], [False, False, True], 3, ("a", "c", "b"), 1),
+        ([0, 1, 2], [False, False, True], 2, ("a", "b"), -1),  # the answer is not read: none answers
+        ([0, 1, 2], [False, False, False], 3, ("a", "b", "c"), -1),
+        ([1, 0, 2], [True, True, False], 3, ("b", "c"), 0),  # a second right one is left out, not wrong
+        ([2, 1, 0], [True, False, True], 2, ("c", "b"), 0),
+    ],
+)
+def test_a_group_asked_of_a_record_holds_what_the_prefilter_reads(
+    order: list[int], right: list[bool], read: int, texts: tuple[str, ...], label: int
+) -> None:
+    from eval.record_groups import group_of
+
+    g = group_of("q?", order, ["a", "b", "c"], right, read, "record")
+    assert (g.texts, g.label) == (texts, label)
+
+
+@pytest.mark.parametrize(
+    ("n", "texts", "label"), [(3, ("a", "b", "c"), 2), (2, ("a", "b"), -1), (9, ("a", "b", "c"), 2)]
+)
+def test_truncating_a_group_drops_an_answer_beyond_what_is_read(
+    n: int, texts: tuple[str, ...], label: int
+) -> None:
+    from eval.record_groups import truncate
+
+    g = truncate(Group("q?", ("a", "b", "c"), 2, "record"), n)
+    assert (g.texts, g.label) == (texts, label)

@@ -232,14 +232,19 @@ class ExtractiveAnswerer:
         return chosen
 
 
+def reading_order(weights: dict[str, float], views: Sequence[str]) -> list[int]:
+    """Candidates by how much of the question's idf-weighted terms their text (with its context)
+    covers, most first; ties keep retrieval order."""
+    cov = [coverage(weights, set(terms(v))) for v in views]
+    return sorted(range(len(views)), key=lambda i: -cov[i])  # stable: earlier (higher-ranked) first
+
+
 def prefilter(q: Question, views: Sequence[str], n: int) -> list[int]:
-    """The ``n`` candidates the reader reads, in their original order: those whose text (with
-    its context) covers the most of the question's idf-weighted terms; ties keep retrieval order."""
+    """The ``n`` candidates the reader reads (the first ``n`` of ``reading_order``), in their
+    original order."""
     if len(views) <= n:
         return list(range(len(views)))
-    cov = [coverage(q.weights, set(terms(v))) for v in views]
-    best = sorted(range(len(views)), key=lambda i: -cov[i])[:n]  # stable: earlier (higher-ranked) first
-    return sorted(best)
+    return sorted(reading_order(q.weights, views)[:n])
 
 
 def _reader_view(c: Candidate, tools: Toolkit) -> str:

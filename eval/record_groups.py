@@ -1,0 +1,187 @@
+"""Questions asked of an indexed record, the product's way, for training and measuring the reader.
+
+SQuAD articles become a record of exhibits that the product's own pipeline indexes; each question
+is retrieved (k as in the settings) and every sentence of the retrieved paragraphs is a candidate,
+read as the reader reads it (``_reader_view``). ``eval.fit_reader`` measures the reader on the
+validation articles this way; ``record_groups`` makes training groups from the training articles
+the same way, so the reader learns from the candidates it will meet (the answer sentence among
+the prefilter's picks from eight paragraphs, or not there at all) rather than only from groups
+of four overlap-picked sentences of one article. Nothing here is written into the repository.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import random
+import sys
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from eval.reader_data import VALIDATION_ARTICLES, Group, _squad_articles
+from eval.train_scorer import Item, Split, near_misses, write_record
+from qa.cites import normalize
+from qa.settings import Settings
+
+if TYPE_CHECKING:
+    from qa.answering.features import Candidate, Question
+    from qa.retrieve import Retriever
+    from qa.types import Passage
+
+
+RECORDS = Path.home() / ".cache" / "exhibitqa" / "records"  # indexed records and their groups
+VERSION = 1  # of how groups are made here: a change to it makes new groups, not reused ones
+
+
+@dataclass(frozen=True)
+class Asked:
+    """One question asked of the record: what retrieval returned and which candidates answer."""
+
+    item: Item
+    question: Question
+    passages: tuple[Passage, ...]
+    candidates: tuple[Candidate, ...]
+    views: tuple[str, ...]  # each candidate as the reader reads it
+    right: tuple[bool, ...]
+
+
+def article_split(name: str, articles: Sequence[dict[str, Any]], rng: random.Random, most: int = 0) -> Split:
+    """The articles with their questions (at most ``most`` per article when given) and, for half
+    of those that have one, a near-miss twin (a year or name swapped)."""
+    split = Split(name)
+    for article in articles:
+        contexts = [p["context"] for p in article["paragraphs"]]
+        items = [
+            Item(qa["id"], qa["question"], p["context"], tuple(a["text"] for a in qa["answers"]))
+            for p in article["paragraphs"]
+            for qa in p["qas"]
+        ]
+        if most and len(items) > most:
+            items = rng.sample(items, most)
+        split.articles.append((article["title"], contexts))
+        swapped = near_misses(items, contexts, rng)
+        split.items.extend(items + rng.sample(swapped, min(len(swapped), len(items) // 2)))
+    return split
+
+
+def index_split(split: Split, work: Path, settings: Settings) -> Retriever:
+    """The split's articles indexed as one record by the product's pipeline."""
+    from index.store import build
+    from qa.retrieve import Retriever
+
+    record = write_record(split, work)
+    s = settings.model_copy(update={"store": work / f"{split.name}.store"})
+    build([record], s)
+    return Retriever(s)
+
+
+def is_right(item: Item, c: Candidate) -> bool:
+    """The candidate sits in the paragraph the question was asked of and holds an answer."""
+    answers = [normalize(a) for a in item.answers]
+    return (
+        bool(answers)
+        and normalize(c.passage.paragraph.text) in normalize(item.context)
+        and any(a and a in normalize(c.sentence) for a in answers)
+    )
+
+
+def asked(split: Split, retriever: Retriever, k: int) -> Iterator[Asked]:
+    """Each of the split's questions, asked of its indexed record."""
+    from qa.answering.extractive import _reader_view
+    from qa.answering.features import candidates, read_question
+
+    for n, it in enumerate(split.items):
+        if n % 500 == 0:
+            print(f"{split.name}: question {n}/{len(split.items)}", file=sys.stderr, flush=True)
+        passages = retriever.search(it.question, k=k)
+        q = read_question(it.question, retriever)
+        cands = candidates(passages, q)
+        views = tuple(_reader_view(c, retriever) for c in cands)
+        yield Asked(it, q, tuple(passages), tuple(cands), views, tuple(is_right(it, c) for c in cands))
+
+
+def group_of(
+    question: str, order: Sequence[int], views: Sequence[str], right: Sequence[bool], read: int, source: str
+) -> Group:
+    """The first ``read`` candidates in the prefilter's ``order``; the label is the first right
+    one among them (others that also hold the answer are left out, not taught as wrong), -1 when
+    none is read."""
+    order = order[:read]
+    first = next((i for i in order if right[i]), None)
+    texts = [views[i] for i in order if i == first or not right[i]]
+    label = texts.index(views[first]) if first is not None else -1
+    return Group(question, tuple(texts), label, source)
+
+
+def truncate(g: Group, n: int) -> Group:
+    """The group as a reader that reads the prefilter's first ``n`` candidates sees it."""
+    return Group(g.question, g.texts[:n], g.label if g.label < n else -1, g.source)
+
+
+def validation_split(data: Path, seed: int) -> Split:
+    """The validation articles with their questions and near-miss twins (as the scorer's)."""
+    articles = [a for a, _ in _squad_articles(data) if a["title"] in VALIDATION_ARTICLES]
+    return article_split("reader-validation", articles, random.Random(seed))
+
+
+def record_groups(
+    data: Path,
+    work: Path,
+    settings: Settings,
+    seed: int,
+    split: str = "train",
+    squad1_articles: int = 50,
+    per_article: int = 100,
+    per_record: int = 8,
+    read: int = 16,
+) -> list[Group]:
+    """Groups from the training articles, records of ``per_record`` articles each, or from the
+    validation articles as one record (cached under ``work``; a cut-off run resumes at the
+    record it stopped in)."""
+    from qa.answering.extractive import reading_order
+
+    params = f"{VERSION} {split} {seed} {squad1_articles} {per_article} {per_record} {read} {settings.k}"
+    key = hashlib.md5(params.encode()).hexdigest()[:12]
+    folder = work / f"record-groups-{key}"
+    folder.mkdir(parents=True, exist_ok=True)
+    rng = random.Random(seed)
+    train = [(a, s) for a, s in _squad_articles(data) if a["title"] not in VALIDATION_ARTICLES]
+    squad1 = [a for a, s in train if s == "squad1"]
+    articles = [a for a, s in train if s != "squad1"] + rng.sample(squad1, min(squad1_articles, len(squad1)))
+    rng.shuffle(articles)
+    records = [articles[r : r + per_record] for r in range(0, len(articles), per_record)]
+    out: list[Group] = []
+    for r in range(1 if split == "validation" else len(records)):
+        done = folder / f"record-{r:03d}.jsonl"
+        if not done.exists():
+            if split == "validation":
+                asked_of = validation_split(data, seed)
+            else:
+                # Each record its own random stream, so a resumed run makes the same questions.
+                asked_of = article_split(
+                    f"record-train-{r:03d}", records[r], random.Random(seed + r), per_article
+                )
+            retriever = index_split(asked_of, folder, settings)
+            groups = [
+                group_of(
+                    a.item.question,
+                    reading_order(a.question.weights, a.views),
+                    a.views,
+                    a.right,
+                    read,
+                    "near-miss" if a.item.synthetic else "record",
+                )
+                for a in asked(asked_of, retriever, settings.k)
+            ]
+            tmp = done.with_suffix(".tmp")
+            tmp.write_text(
+                "".join(json.dumps(g.__dict__, ensure_ascii=False) + "\n" for g in groups), "utf-8"
+            )
+            tmp.replace(done)
+        out += [
+            Group(d["question"], tuple(d["texts"]), d["label"], d["source"])
+            for d in map(json.loads, done.read_text("utf-8").splitlines())
+        ]
+    return out
