@@ -28,7 +28,7 @@ from eval.reader_card import write_card
 from eval.record_groups import asked, index_split, is_right, validation_split
 from eval.train_reader import WORK, base_model_path, make_model
 from eval.train_scorer import Split
-from qa.answering.reader import FOLDER
+from qa.answering.reader import FOLDER, READ
 from qa.settings import Settings
 
 
@@ -216,6 +216,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--reuse-rows", action="store_true", help="reuse the scored validation rows in --work")
     p.add_argument("--weights", choices=("final", "checkpoint"), default="final", help="what to export")
     p.add_argument("--sample", type=int, default=800, help="validation questions measured (0: all)")
+    p.add_argument("--read", type=int, default=READ, help="candidates the reader reads, after the prefilter")
     p.add_argument("--dry-run", action="store_true", help="write the card to --work, not the shipped model")
     args = p.parse_args(argv)
     settings = Settings()
@@ -242,15 +243,13 @@ def main(argv: list[str] | None = None) -> int:
         rows = collect(split, work, settings, readers, shape)
         rows_file.write_text(json.dumps(rows))
     report: dict[str, Any] = {"questions": len(rows)}
-    from qa.answering.extractive import MAX_READ
-
     absent = np.asarray([r["absent"] for r in rows])
     report["today"] = figures(
         np.asarray([r["today_support"] for r in rows]), np.asarray([r["today_right"] for r in rows]), rows
     )
     # The shipped path: the prefilter's candidates, and a question naming what the record never
     # mentions refused before the reader reads it (the rule's worth is in the ablations).
-    best, right = reader_outcomes(rows, "int8", MAX_READ)
+    best, right = reader_outcomes(rows, "int8", args.read)
     best = np.where(absent, -99.0, best)
     report["int8"] = figures(best, right, rows, args.false_refusals)
     report["int8_vs_fp32"] = int8_vs_fp32(work, args.data, args.seed, shape)
@@ -258,7 +257,7 @@ def main(argv: list[str] | None = None) -> int:
         str(n): figures(*reader_outcomes(rows, "int8", n), rows, args.false_refusals)
         for n in (4, 6, 8, 12, 16, 24, 32)
     }
-    report["ablations"] = ablations(rows, args.false_refusals, MAX_READ)
+    report["ablations"] = ablations(rows, args.false_refusals, args.read)
     # A question refused by rule (or with nothing read) has support 0 in the product; its
     # sentinel score must not pull the fit.
     read = best > -50
@@ -274,7 +273,7 @@ def main(argv: list[str] | None = None) -> int:
     }
     report["read_most"] = READ_MOST
     report["kind"] = shape["kind"]
-    report["max_read"] = MAX_READ
+    report["max_read"] = args.read
     print(json.dumps(report, indent=1))
     (work / "validation-report.json").write_text(json.dumps(report, indent=1))
     if args.dry_run:
@@ -287,6 +286,7 @@ def main(argv: list[str] | None = None) -> int:
         **shape,
         "calibration": calibration,
         "threshold": report["threshold"],
+        "read": args.read,
         "false_refusal_rate": args.false_refusals,
         "validation": {k: report[k] for k in ("questions", "today", "int8")},
     }

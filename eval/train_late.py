@@ -217,7 +217,6 @@ def train(
 ) -> dict[str, Any]:
     """Encode what the banks lack, then train (or resume) the head for ``args.epochs``."""
     from eval.train_reader import listwise_loss
-    from qa.answering.extractive import MAX_READ
     from qa.settings import Settings
 
     torch = _torch()
@@ -237,7 +236,7 @@ def train(
     if val_groups is None:
         val_groups = load_groups(args.data, work, "validation", args.seed)
         made = record_groups(args.data, args.records, Settings(), args.seed, "validation")
-        val_record = [truncate(g, MAX_READ) for g in made]
+        val_record = [truncate(g, args.read) for g in made]
     if args.limit:
         train_groups = train_groups[: args.limit]
     val_eval = list(val_groups[: args.val_groups])
@@ -345,7 +344,12 @@ def parser() -> argparse.ArgumentParser:
         "--record-articles", type=int, default=50, help="SQuAD 1.1 articles asked the product's way (0: none)"
     )
     p.add_argument("--records", type=Path, default=RECORDS, help="indexed training records and their groups")
-    p.add_argument("--read", type=int, default=8, help="candidates per group asked the product's way")
+    p.add_argument(
+        "--read",
+        type=int,
+        default=8,
+        help="candidates read per group asked the product's way (training and validation)",
+    )
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--seed", type=int, default=13)
     p.add_argument("--val-groups", type=int, default=700, help="validation groups scored each epoch")

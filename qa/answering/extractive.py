@@ -39,7 +39,6 @@ from qa.types import Citation, Passage
 # words first (``prefilter``): k = 8 paragraphs hold ~40 sentences, and each costs the reader
 # ~18 ms on 2 cores. On the reader's validation split (reader/reader.md) reading 6 instead of 24 lost
 # 0.010 of answer-first and 0.007 of refusals, and kept the answer within 1.5x today's latency.
-MAX_READ = 6
 
 
 @dataclass(frozen=True)
@@ -112,7 +111,7 @@ class ExtractiveAnswerer:
         if not every:
             return Judgement((), 0.0, kind, "no retrieved paragraph has a sentence to quote")
         views = [_reader_view(c, tools) for c in every]
-        keep = prefilter(q, views, MAX_READ)
+        keep = prefilter(q, views, self.reader.read)
         cands = [every[i] for i in keep]
         scores = self.reader.scores(question, [views[i] for i in keep])
         order = np.argsort(-scores, kind="stable")

@@ -24,6 +24,7 @@ import numpy as np
 from qa.errors import ExhibitQAError
 
 FOLDER = Path(__file__).with_name("reader")
+READ = 6  # candidates a reader reads when its reader.json does not say
 SEP = " [SEP] "  # the tokenizer's separator token, between a sentence and its context
 
 
@@ -65,6 +66,7 @@ class Reader:
             float(self.meta["calibration"]["a"]), float(self.meta["calibration"]["b"])
         )
         self.threshold = float(self.meta["threshold"])
+        self.read = int(self.meta.get("read", READ))  # candidates it reads, chosen on validation
         self.kind = str(self.meta.get("kind", "cross"))
         self._tok = Tokenizer.from_file(str(folder / "tokenizer.json"))
         self._tok.enable_truncation(
