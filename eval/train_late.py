@@ -292,7 +292,7 @@ def train(
                 "pairs_per_s": round(state["pairs"] / max(state["seconds"], 1e-9), 1),
             } | measured(val_eval)
             if val_record:
-                report["record"] = measured(val_record)
+                report["record"] = measured(val_record) | {"read": args.read}
             with curve.open("a") as f:
                 f.write(json.dumps(report) + "\n")
             print(json.dumps(report), file=sys.stderr)

@@ -269,3 +269,44 @@ def test_truncating_a_group_drops_an_answer_beyond_what_is_read(
 
     g = truncate(Group("q?", ("a", "b", "c"), 2, "record"), n)
     assert (g.texts, g.label) == (texts, label)
+
+
+def test_questions_asked_of_an_indexed_record_mark_the_sentence_that_answers(tmp_path: Path) -> None:
+    """The product's pipeline indexes a small split as a record; each question's candidates are
+    the retrieved paragraphs' sentences as the reader reads them, and only the sentence of the
+    paragraph asked of that holds the answer is right."""
+    from eval.record_groups import asked, group_of, index_split
+    from eval.train_scorer import Item, Split
+    from qa.answering.extractive import reading_order
+    from qa.settings import Settings
+
+    paragraphs = [
+        "The mill opened in 1998 near the river. It made cold-rolled steel for carmakers.",
+        "Exports of steel rose in 2015. The ministry blamed the weak currency for the rise.",
+        "A second mill opened in 2004. It also made cold-rolled steel.",
+    ]
+    split = Split("tiny")
+    split.articles.append(("Steel mills", paragraphs))
+    split.items += [
+        Item("a", "When did the first mill open?", paragraphs[0], ("1998",)),
+        Item("b", "Who blamed the weak currency?", paragraphs[1], ("The ministry",)),
+        Item("c", "When did the mill close?", paragraphs[0], ()),
+    ]
+    retriever = index_split(split, tmp_path, Settings(store=tmp_path / "unused"))
+    got = list(asked(split, retriever, 3))
+    assert [a.item.qid for a in got] == ["a", "b", "c"]
+    first, second, unanswerable = got
+    assert [c.sentence for c, r in zip(first.candidates, first.right, strict=True) if r] == [
+        "The mill opened in 1998 near the river."
+    ]
+    assert sum(second.right) == 1 and not any(unanswerable.right)
+    assert all(v.startswith(c.sentence) for c, v in zip(first.candidates, first.views, strict=True))
+    g = group_of(
+        first.item.question,
+        reading_order(first.question.weights, first.views),
+        first.views,
+        first.right,
+        8,
+        "r",
+    )
+    assert g.texts[g.label].startswith("The mill opened in 1998")
