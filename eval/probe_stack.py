@@ -1,0 +1,155 @@
+"""Probe how the reader and the feature scorer could share the judgement, on the reader's
+validation questions in the product's setting (never the gold sets).
+
+    python -m eval.probe_stack --data ../shared/training --late ~/.cache/exhibitqa/late/eval-int8
+
+Each sampled validation question is asked of the indexed validation record (``eval.record_groups``);
+one row keeps, per candidate, the shipped reader's score (and a second reader's, if given), the
+coverage prefilter's and the scorer's order, and which candidates are right. ``--report`` then
+measures, for each reader: reading the prefilter's first n; reading the scorer's top candidates
+instead; and a per-candidate logistic stack of the reader's score with the two orders and the
+scorer's support, cross-validated 5-fold by question (so it measures a design; a shipped stack
+would be trained on training records, not on these questions).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import sys
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from eval.fit_reader import figures
+from eval.record_groups import asked, index_split, is_right, validation_split
+from qa.settings import Settings
+
+ROWS = Path.home() / ".cache" / "exhibitqa" / "probe-stack-rows.json"
+
+
+def collect(data: Path, work: Path, readers: dict[str, Path], n: int, seed: int) -> list[dict[str, Any]]:
+    from qa.answering.extractive import ExtractiveAnswerer, reading_order
+    from qa.answering.reader import Reader
+
+    split = validation_split(data, seed)
+    split.items = random.Random(seed).sample(split.items, min(n, len(split.items)))
+    settings = Settings()
+    retriever = index_split(split, work, settings)
+    today = ExtractiveAnswerer(
+        settings.model_copy(update={"judge": "scorer", "store": retriever.settings.store})
+    )
+    models = {name: Reader(folder) for name, folder in readers.items()}
+    rows = []
+    for a in asked(split, retriever, settings.k):
+        j = today.judge(a.item.question, list(a.passages), retriever)
+        at = {c: i for i, c in enumerate(a.candidates)}
+        row: dict[str, Any] = {
+            "answerable": bool(a.item.answers),
+            "synthetic": a.item.synthetic,
+            "absent": bool(a.question.absent),
+            "y": list(a.right),
+            "today_support": j.support,
+            "today_right": bool(j.ranked) and is_right(a.item, j.ranked[0].candidate),
+            "scorer_order": [at[s.candidate] for s in j.ranked if s.candidate in at],
+            "cov_order": reading_order(a.question.weights, a.views),
+        }
+        # Each reader reads the union of what either order puts in its first 8.
+        read = sorted(set(row["scorer_order"][:8]) | set(row["cov_order"][:8]))
+        for name, r in models.items():
+            s = np.full(len(a.views), -99.0)
+            if read:
+                s[read] = r.scores(a.item.question, [a.views[i] for i in read])
+            row[name] = s.tolist()
+        rows.append(row)
+    return rows
+
+
+def _best(rows: list[dict[str, Any]], name: str, order: str, n: int) -> tuple[np.ndarray, np.ndarray]:
+    best, right = [], []
+    for r in rows:
+        idx = r[order][:n]
+        j = max(idx, key=lambda i: r[name][i]) if idx else None
+        best.append(r[name][j] if j is not None else -99.0)
+        right.append(bool(r["y"][j]) if j is not None else False)
+    return np.asarray(best), np.asarray(right)
+
+
+def stacked(rows: list[dict[str, Any]], name: str, with_scorer: bool) -> tuple[np.ndarray, np.ndarray]:
+    """Per candidate: P(right) from the reader's score, its coverage rank and (optionally) the
+    scorer's pick, whether the scorer ranked it, and the scorer's support; 5-fold by question."""
+    from sklearn.linear_model import LogisticRegression
+
+    x, y, q = [], [], []
+    for qi, r in enumerate(rows):
+        cov = {c: i for i, c in enumerate(r["cov_order"])}
+        sc = {c: i for i, c in enumerate(r["scorer_order"])}
+        for c in sorted(set(r["cov_order"][:8]) | set(r["scorer_order"])):
+            f = [r[name][c], cov[c]]
+            if with_scorer:
+                f += [float(sc.get(c) == 0), float(c in sc), float(np.log(max(r["today_support"], 1e-4)))]
+            x.append(f)
+            y.append(int(r["y"][c]))
+            q.append(qi)
+    xa, ya, qa = np.asarray(x), np.asarray(y), np.asarray(q)
+    p = np.zeros(len(xa))
+    for k in range(5):
+        test = qa % 5 == k
+        p[test] = (
+            LogisticRegression(C=1.0, max_iter=1000).fit(xa[~test], ya[~test]).predict_proba(xa[test])[:, 1]
+        )
+    best, right = np.zeros(len(rows)), np.zeros(len(rows), dtype=bool)
+    for qi in range(len(rows)):
+        idx = np.flatnonzero(qa == qi)
+        if len(idx):
+            j = idx[np.argmax(p[idx])]
+            best[qi], right[qi] = p[j], bool(ya[j])
+    return best, right
+
+
+def report(rows: list[dict[str, Any]], readers: list[str]) -> dict[str, dict[str, float]]:
+    absent = np.asarray([r["absent"] for r in rows])
+    out = {
+        "scorer": figures(
+            np.asarray([r["today_support"] for r in rows]), np.asarray([r["today_right"] for r in rows]), rows
+        )
+    }
+    for name in readers:
+        variants = {f"{name}: prefilter's first {n}": _best(rows, name, "cov_order", n) for n in (6, 8)}
+        variants[f"{name}: the scorer's top candidates"] = _best(rows, name, "scorer_order", 8)
+        variants[f"{name} + coverage rank, stacked"] = stacked(rows, name, False)
+        variants[f"{name} + coverage rank + scorer, stacked"] = stacked(rows, name, True)
+        for label, (best, right) in variants.items():
+            # A question naming what the record never mentions is refused by rule, as answering does.
+            out[label] = figures(np.where(absent, -99.0, best), right, rows)
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    from qa.answering.reader import FOLDER
+
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--data", type=Path, default=Path("../shared/training"))
+    p.add_argument("--work", type=Path, default=Path.home() / ".cache" / "exhibitqa" / "probe-stack")
+    p.add_argument(
+        "--late", type=Path, default=None, help="a second reader's folder (reader.json, reader.onnx)"
+    )
+    p.add_argument("--n", type=int, default=800, help="validation questions sampled")
+    p.add_argument("--seed", type=int, default=13)
+    p.add_argument("--report", action="store_true", help="only report on the rows already collected")
+    args = p.parse_args(argv)
+    readers = {"shipped": FOLDER} | ({"late": args.late} if args.late else {})
+    if not args.report or not ROWS.exists():
+        ROWS.write_text(json.dumps(collect(args.data, args.work, readers, args.n, args.seed)))
+    rows = json.loads(ROWS.read_text())
+    table = report(rows, [k for k in readers if k in rows[0]])
+    for label, f in table.items():
+        print(f"{label:48s} " + " ".join(f"{k}={v:.3f}" for k, v in f.items() if k != "threshold_score"))
+    print(json.dumps({"questions": len(rows)}), file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
