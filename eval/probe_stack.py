@@ -5,11 +5,11 @@ validation questions in the product's setting (never the gold sets).
 
 Each sampled validation question is asked of the indexed validation record (``eval.record_groups``);
 one row keeps, per candidate, the shipped reader's score (and a second reader's, if given), the
-coverage prefilter's and the scorer's order, and which candidates are right. ``--report`` then
+coverage prefilter's and the scorer's order, and which candidates are right. Then it
 measures, for each reader: reading the prefilter's first n; reading the scorer's top candidates
 instead; and a per-candidate logistic stack of the reader's score with the two orders and the
-scorer's support, cross-validated 5-fold by question (so it measures a design; a shipped stack
-would be trained on training records, not on these questions).
+scorer's support, cross-validated 5-fold by question (a design's worth) and, with
+``--train-records N``, fitted on questions asked of N training records (as a shipped stack would be).
 """
 
 from __future__ import annotations
@@ -24,18 +24,19 @@ from typing import Any
 import numpy as np
 
 from eval.fit_reader import figures
-from eval.record_groups import asked, index_split, is_right, validation_split
+from eval.record_groups import asked, index_split, is_right, training_records, validation_split
+from eval.train_scorer import Split
 from qa.settings import Settings
 
-ROWS = Path.home() / ".cache" / "exhibitqa" / "probe-stack-rows.json"
+ROWS = Path.home() / ".cache" / "exhibitqa" / "probe-stack-rows.json"  # validation questions
+TRAIN_ROWS = ROWS.with_name("probe-stack-train-rows.json")  # training records' questions
 
 
-def collect(data: Path, work: Path, readers: dict[str, Path], n: int, seed: int) -> list[dict[str, Any]]:
+def collect(split: Split, work: Path, readers: dict[str, Path]) -> list[dict[str, Any]]:
+    """One row per question of ``split``, asked of the split indexed as a record."""
     from qa.answering.extractive import ExtractiveAnswerer, reading_order
     from qa.answering.reader import Reader
 
-    split = validation_split(data, seed)
-    split.items = random.Random(seed).sample(split.items, min(n, len(split.items)))
     settings = Settings()
     retriever = index_split(split, work, settings)
     today = ExtractiveAnswerer(
@@ -77,11 +78,12 @@ def _best(rows: list[dict[str, Any]], name: str, order: str, n: int) -> tuple[np
     return np.asarray(best), np.asarray(right)
 
 
-def stacked(rows: list[dict[str, Any]], name: str, with_scorer: bool) -> tuple[np.ndarray, np.ndarray]:
-    """Per candidate: P(right) from the reader's score, its coverage rank and (optionally) the
-    scorer's pick, whether the scorer ranked it, and the scorer's support; 5-fold by question."""
-    from sklearn.linear_model import LogisticRegression
-
+def _features(
+    rows: list[dict[str, Any]], name: str, with_scorer: bool
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per candidate (what either order reads): the reader's score, its coverage rank and
+    (optionally) the scorer's pick, whether the scorer ranked it, and the scorer's support;
+    its label, and its question's row."""
     x, y, q = [], [], []
     for qi, r in enumerate(rows):
         cov = {c: i for i, c in enumerate(r["cov_order"])}
@@ -93,13 +95,26 @@ def stacked(rows: list[dict[str, Any]], name: str, with_scorer: bool) -> tuple[n
             x.append(f)
             y.append(int(r["y"][c]))
             q.append(qi)
-    xa, ya, qa = np.asarray(x), np.asarray(y), np.asarray(q)
+    return np.asarray(x), np.asarray(y), np.asarray(q)
+
+
+def stacked(
+    rows: list[dict[str, Any]], name: str, with_scorer: bool, train: list[dict[str, Any]] | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per question: the stack's best candidate probability and whether that candidate is right.
+    Fitted on ``train`` rows when given, else 5-fold by question on ``rows`` themselves."""
+    from sklearn.linear_model import LogisticRegression
+
+    xa, ya, qa = _features(rows, name, with_scorer)
     p = np.zeros(len(xa))
-    for k in range(5):
-        test = qa % 5 == k
-        p[test] = (
-            LogisticRegression(C=1.0, max_iter=1000).fit(xa[~test], ya[~test]).predict_proba(xa[test])[:, 1]
-        )
+    if train is not None:
+        xt, yt, _ = _features(train, name, with_scorer)
+        p = LogisticRegression(C=1.0, max_iter=1000).fit(xt, yt).predict_proba(xa)[:, 1]
+    else:
+        for k in range(5):
+            test = qa % 5 == k
+            m = LogisticRegression(C=1.0, max_iter=1000).fit(xa[~test], ya[~test])
+            p[test] = m.predict_proba(xa[test])[:, 1]
     best, right = np.zeros(len(rows)), np.zeros(len(rows), dtype=bool)
     for qi in range(len(rows)):
         idx = np.flatnonzero(qa == qi)
@@ -109,7 +124,9 @@ def stacked(rows: list[dict[str, Any]], name: str, with_scorer: bool) -> tuple[n
     return best, right
 
 
-def report(rows: list[dict[str, Any]], readers: list[str]) -> dict[str, dict[str, float]]:
+def report(
+    rows: list[dict[str, Any]], readers: list[str], train: list[dict[str, Any]] | None = None
+) -> dict[str, dict[str, float]]:
     absent = np.asarray([r["absent"] for r in rows])
     out = {
         "scorer": figures(
@@ -121,6 +138,10 @@ def report(rows: list[dict[str, Any]], readers: list[str]) -> dict[str, dict[str
         variants[f"{name}: the scorer's top candidates"] = _best(rows, name, "scorer_order", 8)
         variants[f"{name} + coverage rank, stacked"] = stacked(rows, name, False)
         variants[f"{name} + coverage rank + scorer, stacked"] = stacked(rows, name, True)
+        if train:
+            variants[f"{name} + coverage rank + scorer, trained on training records"] = stacked(
+                rows, name, True, train
+            )
         for label, (best, right) in variants.items():
             # A question naming what the record never mentions is refused by rule, as answering does.
             out[label] = figures(np.where(absent, -99.0, best), right, rows)
@@ -138,13 +159,20 @@ def main(argv: list[str] | None = None) -> int:
     )
     p.add_argument("--n", type=int, default=800, help="validation questions sampled")
     p.add_argument("--seed", type=int, default=13)
-    p.add_argument("--report", action="store_true", help="only report on the rows already collected")
+    p.add_argument("--train-records", type=int, default=0, help="also ask this many training records")
+    p.add_argument("--fresh", action="store_true", help="ask again, even where rows were already collected")
     args = p.parse_args(argv)
     readers = {"shipped": FOLDER} | ({"late": args.late} if args.late else {})
-    if not args.report or not ROWS.exists():
-        ROWS.write_text(json.dumps(collect(args.data, args.work, readers, args.n, args.seed)))
+    if args.fresh or not ROWS.exists():
+        split = validation_split(args.data, args.seed)
+        split.items = random.Random(args.seed).sample(split.items, min(args.n, len(split.items)))
+        ROWS.write_text(json.dumps(collect(split, args.work, readers)))
+    if args.train_records and (args.fresh or not TRAIN_ROWS.exists()):
+        records = training_records(args.data, args.seed)[: args.train_records]
+        TRAIN_ROWS.write_text(json.dumps([row for r in records for row in collect(r(), args.work, readers)]))
     rows = json.loads(ROWS.read_text())
-    table = report(rows, [k for k in readers if k in rows[0]])
+    train = json.loads(TRAIN_ROWS.read_text()) if TRAIN_ROWS.exists() else None
+    table = report(rows, [k for k in readers if k in rows[0]], train)
     for label, f in table.items():
         print(f"{label:48s} " + " ".join(f"{k}={v:.3f}" for k, v in f.items() if k != "threshold_score"))
     print(json.dumps({"questions": len(rows)}), file=sys.stderr)

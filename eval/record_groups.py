@@ -15,8 +15,9 @@ import hashlib
 import json
 import random
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -126,6 +127,29 @@ def validation_split(data: Path, seed: int) -> Split:
     return article_split("reader-validation", articles, random.Random(seed))
 
 
+def training_records(
+    data: Path, seed: int, squad1_articles: int = 50, per_article: int = 100, per_record: int = 8
+) -> list[Callable[[], Split]]:
+    """The training articles (SQuAD 2.0's outside validation and a sample of SQuAD 1.1's), shuffled
+    into records of ``per_record``; each made on demand, with its own random stream so that a
+    resumed run makes the same questions."""
+    rng = random.Random(seed)
+    train = [(a, s) for a, s in _squad_articles(data) if a["title"] not in VALIDATION_ARTICLES]
+    squad1 = [a for a, s in train if s == "squad1"]
+    articles = [a for a, s in train if s != "squad1"] + rng.sample(squad1, min(squad1_articles, len(squad1)))
+    rng.shuffle(articles)
+    return [
+        partial(
+            article_split,
+            f"record-train-{r:03d}",
+            articles[at : at + per_record],
+            random.Random(seed + r),
+            per_article,
+        )
+        for r, at in enumerate(range(0, len(articles), per_record))
+    ]
+
+
 def record_groups(
     data: Path,
     work: Path,
@@ -146,23 +170,12 @@ def record_groups(
     key = hashlib.md5(params.encode()).hexdigest()[:12]
     folder = work / f"record-groups-{key}"
     folder.mkdir(parents=True, exist_ok=True)
-    rng = random.Random(seed)
-    train = [(a, s) for a, s in _squad_articles(data) if a["title"] not in VALIDATION_ARTICLES]
-    squad1 = [a for a, s in train if s == "squad1"]
-    articles = [a for a, s in train if s != "squad1"] + rng.sample(squad1, min(squad1_articles, len(squad1)))
-    rng.shuffle(articles)
-    records = [articles[r : r + per_record] for r in range(0, len(articles), per_record)]
+    records = training_records(data, seed, squad1_articles, per_article, per_record)
     out: list[Group] = []
     for r in range(1 if split == "validation" else len(records)):
         done = folder / f"record-{r:03d}.jsonl"
         if not done.exists():
-            if split == "validation":
-                asked_of = validation_split(data, seed)
-            else:
-                # Each record its own random stream, so a resumed run makes the same questions.
-                asked_of = article_split(
-                    f"record-train-{r:03d}", records[r], random.Random(seed + r), per_article
-                )
+            asked_of = validation_split(data, seed) if split == "validation" else records[r]()
             retriever = index_split(asked_of, folder, settings)
             groups = [
                 group_of(
