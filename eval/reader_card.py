@@ -143,7 +143,7 @@ STATUS = {
 
 # What was tried and left out, on the validation split.
 CHOICES = [
-    "- **Late interaction over the frozen base model** (`make train-late`, `eval/train_late.py`): MiniLM",
+    "- **Late interaction over the frozen base model** (`eval/train_late.py`, before the record questions): MiniLM",
     "  encodes the question and each candidate on its own, once, and a 0.4 M-parameter head (cross-attention",
     "  from question tokens to candidate tokens, a per-token rating of how well each is met and how much it",
     "  matters) is trained listwise against the same null at ~630 pairs/s instead of ~10. On the 700",
