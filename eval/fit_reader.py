@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 
 from eval.reader_card import write_card
-from eval.record_groups import asked, index_split, is_right, validation_split
+from eval.record_groups import judged, validation_split
 from eval.train_reader import WORK, base_model_path, make_model
 from eval.train_scorer import Split
 from qa.answering.reader import FOLDER, READ
@@ -93,26 +93,16 @@ def collect(
     split: Split, work: Path, settings: Settings, readers: dict[str, Path], shape: dict[str, Any]
 ) -> list[dict[str, Any]]:
     """Per question: each reader's candidate scores, today's scorer's pick and support, labels."""
-    from qa.answering.extractive import ExtractiveAnswerer, prefilter
+    from qa.answering.extractive import prefilter
     from qa.answering.features import coverage
     from qa.text import terms
 
-    retriever = index_split(split, work, settings)
-    today = ExtractiveAnswerer(
-        settings.model_copy(update={"judge": "scorer", "store": retriever.settings.store})
-    )
     models = {name: _uncalibrated(work, name, path, shape) for name, path in readers.items()}
     out = []
-    for a in asked(split, retriever, settings.k):
+    for a, _, row in judged(split, work, settings):
         q, texts = a.question, list(a.views)
-        row: dict[str, Any] = {
-            "answerable": bool(a.item.answers),
-            "synthetic": a.item.synthetic,
-            "y": list(a.right),
-            "absent": bool(q.absent),
-            "cov": [coverage(q.weights, set(terms(t))) for t in texts],
-            "type": [c.type_match for c in a.candidates],
-        }
+        row["cov"] = [coverage(q.weights, set(terms(t))) for t in texts]
+        row["type"] = [c.type_match for c in a.candidates]
         # The reader reads the READ_MOST candidates the prefilter puts first (each pair costs
         # ~20 ms on 2 cores); the others count as unread (scored -99) in every figure.
         t0 = time.perf_counter()
@@ -121,11 +111,6 @@ def collect(
         scores[keep] = models["int8"].scores(a.item.question, [texts[i] for i in keep])
         row["int8_ms"] = (time.perf_counter() - t0) * 1000
         row["int8"] = scores.tolist()
-        t0 = time.perf_counter()
-        j = today.judge(a.item.question, list(a.passages), retriever)
-        row["today_ms"] = (time.perf_counter() - t0) * 1000
-        row["today_support"] = j.support
-        row["today_right"] = bool(j.ranked) and is_right(a.item, j.ranked[0].candidate)
         out.append(row)
     return out
 

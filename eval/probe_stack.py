@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 
 from eval.fit_reader import figures
-from eval.record_groups import asked, index_split, is_right, training_records, validation_split
+from eval.record_groups import judged, training_records, validation_split
 from eval.train_scorer import Split
 from qa.settings import Settings
 
@@ -34,29 +34,15 @@ TRAIN_ROWS = ROWS.with_name("probe-stack-train-rows.json")  # training records' 
 
 def collect(split: Split, work: Path, readers: dict[str, Path]) -> list[dict[str, Any]]:
     """One row per question of ``split``, asked of the split indexed as a record."""
-    from qa.answering.extractive import ExtractiveAnswerer, reading_order
+    from qa.answering.extractive import reading_order
     from qa.answering.reader import Reader
 
-    settings = Settings()
-    retriever = index_split(split, work, settings)
-    today = ExtractiveAnswerer(
-        settings.model_copy(update={"judge": "scorer", "store": retriever.settings.store})
-    )
     models = {name: Reader(folder) for name, folder in readers.items()}
     rows = []
-    for a in asked(split, retriever, settings.k):
-        j = today.judge(a.item.question, list(a.passages), retriever)
+    for a, j, row in judged(split, work, Settings()):
         at = {c: i for i, c in enumerate(a.candidates)}
-        row: dict[str, Any] = {
-            "answerable": bool(a.item.answers),
-            "synthetic": a.item.synthetic,
-            "absent": bool(a.question.absent),
-            "y": list(a.right),
-            "today_support": j.support,
-            "today_right": bool(j.ranked) and is_right(a.item, j.ranked[0].candidate),
-            "scorer_order": [at[s.candidate] for s in j.ranked if s.candidate in at],
-            "cov_order": reading_order(a.question.weights, a.views),
-        }
+        row["scorer_order"] = [at[s.candidate] for s in j.ranked if s.candidate in at]
+        row["cov_order"] = reading_order(a.question.weights, a.views)
         # Each reader reads the union of what either order puts in its first 8.
         read = sorted(set(row["scorer_order"][:8]) | set(row["cov_order"][:8]))
         for name, r in models.items():

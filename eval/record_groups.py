@@ -15,6 +15,7 @@ import hashlib
 import json
 import random
 import sys
+import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import partial
@@ -27,6 +28,7 @@ from qa.cites import normalize
 from qa.settings import Settings
 
 if TYPE_CHECKING:
+    from qa.answering.extractive import Judgement
     from qa.answering.features import Candidate, Question
     from qa.retrieve import Retriever
     from qa.types import Passage
@@ -101,6 +103,30 @@ def asked(split: Split, retriever: Retriever, k: int) -> Iterator[Asked]:
         cands = candidates(passages, q)
         views = tuple(_reader_view(c, retriever) for c in cands)
         yield Asked(it, q, tuple(passages), tuple(cands), views, tuple(is_right(it, c) for c in cands))
+
+
+def judged(split: Split, work: Path, settings: Settings) -> Iterator[tuple[Asked, Judgement, dict[str, Any]]]:
+    """Each question asked of the indexed split and judged by today's feature scorer, with the row
+    every measurement starts from: labels, the absent-name rule, the scorer's support and pick."""
+    from qa.answering.extractive import ExtractiveAnswerer
+
+    retriever = index_split(split, work, settings)
+    today = ExtractiveAnswerer(
+        settings.model_copy(update={"judge": "scorer", "store": retriever.settings.store})
+    )
+    for a in asked(split, retriever, settings.k):
+        t0 = time.perf_counter()
+        j = today.judge(a.item.question, list(a.passages), retriever)
+        row = {
+            "answerable": bool(a.item.answers),
+            "synthetic": a.item.synthetic,
+            "absent": bool(a.question.absent),
+            "y": list(a.right),
+            "today_ms": (time.perf_counter() - t0) * 1000,
+            "today_support": j.support,
+            "today_right": bool(j.ranked) and is_right(a.item, j.ranked[0].candidate),
+        }
+        yield a, j, row
 
 
 def group_of(

@@ -275,7 +275,7 @@ def test_questions_asked_of_an_indexed_record_mark_the_sentence_that_answers(tmp
     """The product's pipeline indexes a small split as a record; each question's candidates are
     the retrieved paragraphs' sentences as the reader reads them, and only the sentence of the
     paragraph asked of that holds the answer is right."""
-    from eval.record_groups import asked, group_of, index_split
+    from eval.record_groups import asked, group_of, index_split, judged
     from eval.train_scorer import Item, Split
     from qa.answering.extractive import reading_order
     from qa.settings import Settings
@@ -310,3 +310,8 @@ def test_questions_asked_of_an_indexed_record_mark_the_sentence_that_answers(tmp
         "r",
     )
     assert g.texts[g.label].startswith("The mill opened in 1998")
+    # The scorer judges the same questions: the row every measurement starts from.
+    rows = [row for _, _, row in judged(split, tmp_path, Settings(store=tmp_path / "unused", k=3))]
+    assert [r["y"] for r in rows] == [list(a.right) for a in got]
+    assert [r["answerable"] for r in rows] == [True, True, False]
+    assert all(0.0 <= r["today_support"] <= 1.0 for r in rows)
