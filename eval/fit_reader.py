@@ -28,7 +28,7 @@ from eval.reader_card import write_card
 from eval.record_groups import judged, validation_split
 from eval.train_reader import WORK, base_model_path, make_model
 from eval.train_scorer import Split
-from qa.answering.reader import FOLDER, READ
+from qa.answering.reader import FOLDER
 from qa.settings import Settings
 
 
@@ -86,6 +86,7 @@ def export(work: Path, out: Path, weights: str = "final", kind: str = "cross") -
     }
 
 
+READ = 6  # candidates the reader alone is measured reading (the stack chooses its own: eval/fit_stack.py)
 READ_MOST = 32  # the most candidates any variant measured here reads
 
 
@@ -93,20 +94,18 @@ def collect(
     split: Split, work: Path, settings: Settings, readers: dict[str, Path], shape: dict[str, Any]
 ) -> list[dict[str, Any]]:
     """Per question: each reader's candidate scores, today's scorer's pick and support, labels."""
-    from qa.answering.extractive import prefilter
-    from qa.answering.features import coverage
-    from qa.text import terms
+    from qa.answering.extractive import coverages
 
     models = {name: _uncalibrated(work, name, path, shape) for name, path in readers.items()}
     out = []
     for a, _, row in judged(split, work, settings):
         q, texts = a.question, list(a.views)
-        row["cov"] = [coverage(q.weights, set(terms(t))) for t in texts]
+        row["cov"] = coverages(q.weights, texts)
         row["type"] = [c.type_match for c in a.candidates]
         # The reader reads the READ_MOST candidates the prefilter puts first (each pair costs
         # ~20 ms on 2 cores); the others count as unread (scored -99) in every figure.
         t0 = time.perf_counter()
-        keep = prefilter(q, texts, READ_MOST)
+        keep = kept(row, READ_MOST)
         scores = np.full(len(texts), -99.0, dtype=np.float32)
         scores[keep] = models["int8"].scores(a.item.question, [texts[i] for i in keep])
         row["int8_ms"] = (time.perf_counter() - t0) * 1000

@@ -2,6 +2,7 @@
 validation questions in the product's setting (never the gold sets).
 
     python -m eval.probe_stack --data ../shared/training --late ~/.cache/exhibitqa/late/eval-int8
+    python -m eval.probe_stack --train-records 10     # also the training records' questions (≈ 1 h)
 
 Each sampled validation question is asked of the indexed validation record (``eval.record_groups``);
 one row keeps, per candidate, the shipped reader's score (and a second reader's, if given), the
@@ -9,12 +10,15 @@ coverage prefilter's and the scorer's order, and which candidates are right. The
 measures, for each reader: reading the prefilter's first n; reading the scorer's top candidates
 instead; and a per-candidate logistic stack of the reader's score with the two orders and the
 scorer's support, cross-validated 5-fold by question (a design's worth) and, with
-``--train-records N``, fitted on questions asked of N training records (as a shipped stack would be).
+``--train-records N``, fitted on questions asked of N training records (as ``eval.fit_stack``
+fits the shipped one, which reads the same rows). Rows are kept under ~/.cache/exhibitqa/stack-rows,
+a folder per reader model, so a retrained reader is asked again and a cut-off run resumes.
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import random
 import sys
@@ -28,21 +32,28 @@ from eval.record_groups import judged, training_records, validation_split
 from eval.train_scorer import Split
 from qa.settings import Settings
 
-ROWS = Path.home() / ".cache" / "exhibitqa" / "probe-stack-rows.json"  # validation questions
-TRAIN_ROWS = ROWS.with_name("probe-stack-train-rows.json")  # training records' questions
+ROWS = Path.home() / ".cache" / "exhibitqa" / "stack-rows"  # a folder per reader model and sample
+WORK = Path.home() / ".cache" / "exhibitqa" / "probe-stack"  # the indexed records
+ROWS_VERSION = 2  # of what a row holds: a change makes new rows, not reused ones
 
 
 def collect(split: Split, work: Path, readers: dict[str, Path]) -> list[dict[str, Any]]:
     """One row per question of ``split``, asked of the split indexed as a record."""
     from qa.answering.extractive import reading_order
+    from qa.answering.features import coverage
     from qa.answering.reader import Reader
+    from qa.text import terms
 
     models = {name: Reader(folder) for name, folder in readers.items()}
+    article = {c: title for title, contexts in split.articles for c in contexts}
     rows = []
     for a, j, row in judged(split, work, Settings()):
         at = {c: i for i, c in enumerate(a.candidates)}
+        row["article"] = article.get(a.item.context, "")
         row["scorer_order"] = [at[s.candidate] for s in j.ranked if s.candidate in at]
+        row["scorer_p"] = [round(s.probability, 5) for s in j.ranked if s.candidate in at]
         row["cov_order"] = reading_order(a.question.weights, a.views)
+        row["cov"] = [round(coverage(a.question.weights, set(terms(v))), 4) for v in a.views]
         # Each reader reads the union of what either order puts in its first 8.
         read = sorted(set(row["scorer_order"][:8]) | set(row["cov_order"][:8]))
         for name, r in models.items():
@@ -134,34 +145,67 @@ def report(
     return out
 
 
+def rows_folder(readers: dict[str, Path], n: int, seed: int) -> Path:
+    """Where the rows of these readers' scores are kept: a new model file makes new rows."""
+    h = hashlib.md5(f"{ROWS_VERSION} {n} {seed}".encode())
+    for name, folder in sorted(readers.items()):
+        meta = json.loads((folder / "reader.json").read_text(encoding="utf-8"))
+        h.update(name.encode() + (folder / meta.get("model", "reader.onnx")).read_bytes())
+    return ROWS / h.hexdigest()[:12]
+
+
+def validation_rows(
+    data: Path, readers: dict[str, Path], n: int = 800, seed: int = 13, work: Path = WORK
+) -> list[dict[str, Any]]:
+    """Rows of ``n`` sampled validation questions (collected once per reader model)."""
+    done = rows_folder(readers, n, seed) / "validation.json"
+    if not done.exists():
+        split = validation_split(data, seed)
+        split.items = random.Random(seed).sample(split.items, min(n, len(split.items)))
+        _write(done, collect(split, work, readers))
+    return list(json.loads(done.read_text()))
+
+
+def training_rows(
+    data: Path, readers: dict[str, Path], records: int, n: int = 800, seed: int = 13, work: Path = WORK
+) -> list[dict[str, Any]]:
+    """Rows of every question asked of the first ``records`` training records; a cut-off run
+    resumes at the record it stopped in."""
+    rows: list[dict[str, Any]] = []
+    for r, record in enumerate(training_records(data, seed)[:records]):
+        done = rows_folder(readers, n, seed) / f"record-{r:03d}.json"
+        if not done.exists():
+            _write(done, collect(record(), work, readers))
+        rows += json.loads(done.read_text())
+    return rows
+
+
+def _write(path: Path, rows: list[dict[str, Any]]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.with_suffix(".tmp").write_text(json.dumps(rows))
+    path.with_suffix(".tmp").replace(path)
+
+
 def main(argv: list[str] | None = None) -> int:
     from qa.answering.reader import FOLDER
 
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--data", type=Path, default=Path("../shared/training"))
-    p.add_argument("--work", type=Path, default=Path.home() / ".cache" / "exhibitqa" / "probe-stack")
+    p.add_argument("--work", type=Path, default=WORK)
     p.add_argument(
         "--late", type=Path, default=None, help="a second reader's folder (reader.json, reader.onnx)"
     )
     p.add_argument("--n", type=int, default=800, help="validation questions sampled")
     p.add_argument("--seed", type=int, default=13)
     p.add_argument("--train-records", type=int, default=0, help="also ask this many training records")
-    p.add_argument("--fresh", action="store_true", help="ask again, even where rows were already collected")
     args = p.parse_args(argv)
     readers = {"shipped": FOLDER} | ({"late": args.late} if args.late else {})
-    if args.fresh or not ROWS.exists():
-        split = validation_split(args.data, args.seed)
-        split.items = random.Random(args.seed).sample(split.items, min(args.n, len(split.items)))
-        ROWS.write_text(json.dumps(collect(split, args.work, readers)))
-    if args.train_records and (args.fresh or not TRAIN_ROWS.exists()):
-        records = training_records(args.data, args.seed)[: args.train_records]
-        TRAIN_ROWS.write_text(json.dumps([row for r in records for row in collect(r(), args.work, readers)]))
-    rows = json.loads(ROWS.read_text())
-    train = json.loads(TRAIN_ROWS.read_text()) if TRAIN_ROWS.exists() else None
-    table = report(rows, [k for k in readers if k in rows[0]], train)
+    rows = validation_rows(args.data, readers, args.n, args.seed, args.work)
+    train = training_rows(args.data, readers, args.train_records, args.n, args.seed, args.work)
+    table = report(rows, [k for k in readers if k in rows[0]], train or None)
     for label, f in table.items():
         print(f"{label:48s} " + " ".join(f"{k}={v:.3f}" for k, v in f.items() if k != "threshold_score"))
-    print(json.dumps({"questions": len(rows)}), file=sys.stderr)
+    print(json.dumps({"questions": len(rows), "training_questions": len(train)}), file=sys.stderr)
     return 0
 
 

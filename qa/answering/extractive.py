@@ -4,8 +4,9 @@ Every sentence of the retrieved paragraphs is scored by the learned scorer (qa/a
 scorer.py) on what it shares with the question; the best few are embedded and rescored; the
 winner's calibrated probability of being right is the answer's support. Below the scorer's
 threshold the answerer refuses, and says how close the record came. With ``judge="reader"``
-the reader (qa/answering/reader.py), a cross-encoder trained here, reads the question with
-the best-covering sentences instead, and its calibrated score is the support.
+the reader (qa/answering/reader.py), a cross-encoder trained here, also reads the question with
+the best-covering sentences and the scorer's short list, and the stack (qa/answering/stack.py)
+weighs its scores with the scorer's to pick the sentence and give the support.
 """
 
 from __future__ import annotations
@@ -30,15 +31,16 @@ from qa.answering.features import (
 from qa.answering.reader import Reader, reader_text
 from qa.answering.reader import load as load_reader
 from qa.answering.scorer import Linear, Scorer, load, sigmoid
+from qa.answering.stack import Seen, read_set
+from qa.errors import ConfigError
 from qa.questions import BACKWARD_RE, CAUSAL_RE, asks_reason
 from qa.settings import Settings
 from qa.text import split_sentences, terms
 from qa.types import Citation, Passage
 
-# The reader reads at most this many candidates, those sharing the most of the question's rare
-# words first (``prefilter``): k = 8 paragraphs hold ~40 sentences, and each costs the reader
-# ~18 ms on 2 cores. On the reader's validation split (reader/reader.md) reading 6 instead of 24 lost
-# 0.010 of answer-first and 0.007 of refusals, and kept the answer within 1.5x today's latency.
+# The reader reads only some candidates (``stack.read_set``: those sharing the most of the
+# question's rare words, and the scorer's short list): k = 8 paragraphs hold ~40 sentences, and
+# each costs the reader ~18 ms on 2 cores; how many is chosen on validation (reader/reader.md).
 
 
 @dataclass(frozen=True)
@@ -70,6 +72,11 @@ class ExtractiveAnswerer:
         self.settings = settings
         self.scorer = scorer or (load(settings.scorer_path) if settings.scorer_path else load())
         self.reader = reader or (load_reader() if settings.judge == "reader" else None)
+        if self.reader is not None and self.reader.stack is None:
+            raise ConfigError(
+                f"The reader in {self.reader.folder} has no stack to judge with: fit one with "
+                "`python -m eval.fit_stack` (after `eval.fit_reader`), or set EXHIBITQA_JUDGE=scorer."
+            )
 
     @property
     def threshold(self) -> float:
@@ -84,8 +91,13 @@ class ExtractiveAnswerer:
             # However close the rest of the wording, a record that never names the thing
             # asked about cannot answer it.
             return Judgement((), 0.0, q.kind.kind, "the record never mentions " + ", ".join(q.absent))
-        if self.reader is not None:
-            return self._read(question, q, candidates(passages, q), tools)
+        scored = self._score(question, q, passages, tools)
+        if self.reader is None:
+            return scored
+        return self._stacked(question, q, candidates(passages, q), scored, tools)
+
+    def _score(self, question: str, q: Question, passages: Sequence[Passage], tools: Toolkit) -> Judgement:
+        """The feature scorer's judgement."""
         cands = [c for c in candidates(passages, q) if c.type_match]
         if not cands:
             return Judgement((), 0.0, q.kind.kind, f"no retrieved sentence holds a {q.kind.kind} fact")
@@ -104,19 +116,31 @@ class ExtractiveAnswerer:
         ranked = tuple(Scored(cands[chosen_top[j]], sigmoid(float(logits[j]))) for j in order)
         return Judgement(ranked, support, q.kind.kind, reason=asks_reason(question))
 
-    def _read(self, question: str, q: Question, every: Sequence[Candidate], tools: Toolkit) -> Judgement:
-        """The reader's judgement: the candidates scored against "the record does not say"."""
-        assert self.reader is not None
-        kind = q.kind.kind
+    def _stacked(
+        self, question: str, q: Question, every: Sequence[Candidate], scored: Judgement, tools: Toolkit
+    ) -> Judgement:
+        """The reader reads what coverage and the scorer put first; the stack weighs all three."""
+        assert self.reader is not None and self.reader.stack is not None
         if not every:
-            return Judgement((), 0.0, kind, "no retrieved paragraph has a sentence to quote")
+            return Judgement((), 0.0, q.kind.kind, "no retrieved paragraph has a sentence to quote")
         views = [_reader_view(c, tools) for c in every]
-        keep = prefilter(q, views, self.reader.read)
-        cands = [every[i] for i in keep]
-        scores = self.reader.scores(question, [views[i] for i in keep])
-        order = np.argsort(-scores, kind="stable")
-        ranked = tuple(Scored(cands[i], self.reader.probability(float(scores[i]))) for i in order)
-        return Judgement(ranked, ranked[0].probability, kind, reason=asks_reason(question))
+        cov = coverages(q.weights, views)
+        at = {c: i for i, c in enumerate(every)}
+        ranked = [s for s in scored.ranked if s.candidate in at]
+        order = [at[s.candidate] for s in ranked]
+        read = read_set(cov, order, self.reader.stack.read)
+        seen = Seen(
+            tuple(read),
+            tuple(float(v) for v in self.reader.scores(question, [views[i] for i in read])),
+            tuple(cov),
+            tuple(order),
+            tuple(s.probability for s in ranked),
+            scored.support,
+        )
+        picks, support = self.reader.stack.judge(seen)
+        return Judgement(
+            tuple(Scored(every[i], p) for i, p in picks), support, q.kind.kind, reason=asks_reason(question)
+        )
 
     def _top(self, rank: Linear, x: np.ndarray) -> list[int]:
         return [int(i) for i in np.argsort(-rank.logits(x), kind="stable")[: self.scorer.embed_top]]
@@ -153,7 +177,7 @@ class ExtractiveAnswerer:
         q = read_question(question, tools)
         every = candidates(passages, q)
         if self.reader is not None:
-            judged = self._read(question, q, every, tools)
+            judged = self._stacked(question, q, every, self._score(question, q, passages, tools), tools)
             return [s.candidate for s in judged.ranked[:n]]
         cands = [c for c in every if c.type_match] or every
         if not cands:
@@ -234,16 +258,13 @@ class ExtractiveAnswerer:
 def reading_order(weights: dict[str, float], views: Sequence[str]) -> list[int]:
     """Candidates by how much of the question's idf-weighted terms their text (with its context)
     covers, most first; ties keep retrieval order."""
-    cov = [coverage(weights, set(terms(v))) for v in views]
+    cov = coverages(weights, views)
     return sorted(range(len(views)), key=lambda i: -cov[i])  # stable: earlier (higher-ranked) first
 
 
-def prefilter(q: Question, views: Sequence[str], n: int) -> list[int]:
-    """The ``n`` candidates the reader reads (the first ``n`` of ``reading_order``), in their
-    original order."""
-    if len(views) <= n:
-        return list(range(len(views)))
-    return sorted(reading_order(q.weights, views)[:n])
+def coverages(weights: dict[str, float], views: Sequence[str]) -> list[float]:
+    """How much of the question's idf-weighted terms each candidate's text (with its context) covers."""
+    return [coverage(weights, set(terms(v))) for v in views]
 
 
 def _reader_view(c: Candidate, tools: Toolkit) -> str:

@@ -1,10 +1,10 @@
 """The reader: a small model trained here (card: reader/reader.md) that reads the question with
 each candidate sentence and scores how well the sentence answers it,
-against a learned "the record does not say" option. Its best score, calibrated on validation,
-is the answer's support. Runs on onnxruntime with the base model's tokenizer; no torch.
+against a learned "the record does not say" option. The stack (qa/answering/stack.py) weighs
+its scores with the feature scorer's. Runs on onnxruntime with the base model's tokenizer; no torch.
 
 Files, side by side in ``qa/answering/reader/``: ``reader.onnx`` (int8), ``tokenizer.json``
-(all-MiniLM-L6-v2's), ``reader.json`` (kind, input lengths, calibration, refusal threshold).
+(all-MiniLM-L6-v2's), ``reader.json`` (kind, input lengths, the stack and its refusal threshold).
 Two kinds of model read the same way: "cross" (eval/train_reader.py) reads each question and
 candidate as one pair; "late" (eval/train_late.py) encodes the question once and each candidate
 on its own, and a small head compares their tokens.
@@ -13,18 +13,16 @@ on its own, and a small head compares their tokens.
 from __future__ import annotations
 
 import json
-import math
 from collections.abc import Sequence
-from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
 
+from qa.answering.stack import Stack
 from qa.errors import ExhibitQAError
 
 FOLDER = Path(__file__).with_name("reader")
-READ = 6  # candidates a reader reads when its reader.json does not say
 SEP = " [SEP] "  # the tokenizer's separator token, between a sentence and its context
 
 
@@ -33,18 +31,6 @@ def reader_text(sentence: str, title: str = "", previous: str = "") -> str:
     sentence before it (truncation cuts this context before the sentence)."""
     context = " | ".join(x for x in (title.replace("_", " ").strip(), previous.strip()) if x)
     return sentence.strip() + (SEP + context if context else "")
-
-
-@dataclass(frozen=True)
-class Calibration:
-    """Platt scaling of the reader's best score into a probability that the answer is right."""
-
-    a: float
-    b: float
-
-    def __call__(self, score: float) -> float:
-        z = self.a * score + self.b
-        return 1.0 / (1.0 + math.exp(-z)) if z > -700 else 0.0
 
 
 class Reader:
@@ -62,12 +48,13 @@ class Reader:
             )
         self.meta = json.loads(meta_file.read_text(encoding="utf-8"))
         self.max_len = int(self.meta["max_len"])
-        self.calibration = Calibration(
-            float(self.meta["calibration"]["a"]), float(self.meta["calibration"]["b"])
-        )
         self.threshold = float(self.meta["threshold"])
-        self.read = int(self.meta.get("read", READ))  # candidates it reads, chosen on validation
+        self.folder = folder
         self.kind = str(self.meta.get("kind", "cross"))
+        # With a stack (eval/fit_stack.py) the reader's scores are weighed with the scorer's view.
+        self.stack = Stack.from_json(self.meta["stack"]) if "stack" in self.meta else None
+        if self.stack is not None:  # the stack's support is what is refused on
+            self.threshold = float(self.meta["stack"]["threshold"])
         self._tok = Tokenizer.from_file(str(folder / "tokenizer.json"))
         self._tok.enable_truncation(
             max_length=self.max_len, strategy="only_second" if self.kind == "cross" else "longest_first"
@@ -125,10 +112,6 @@ class Reader:
             (res,) = self._session.run(None, {"ids": ids, "mask": (ids != 0).astype(np.int64)})
             out[i] = float(np.asarray(res).reshape(-1)[0])
         return out
-
-    def probability(self, score: float) -> float:
-        """The calibrated probability that an answer whose best score is ``score`` is right."""
-        return self.calibration(score)
 
 
 @lru_cache(maxsize=4)

@@ -1,0 +1,228 @@
+"""Fit the judge's stack (qa/answering/stack.py) on questions asked of training records, choose its
+threshold on the reader's validation questions, and write both into the shipped reader.json.
+
+    python -m eval.fit_stack --data ../shared/training
+
+The first run asks the questions (``eval.probe_stack``'s rows: ≈ 1 h for 10 training records and
+the validation sample, resumable, kept per reader model); fitting and measuring take seconds.
+
+The rows are those ``eval.probe_stack`` collects: per question, the shipped reader's score of
+every candidate it read, every candidate's coverage, the scorer's short list and support. Only
+questions of articles the feature scorer was never trained on fit the stack, so its weights do not
+trust an in-sample scorer (the scorer's own training articles are SQuAD 2.0's first 16). The
+validation questions choose the design (how many candidates are read, the support's target) and
+the refusal threshold, for a stated false-refusal rate; the gold sets are never read.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from eval.fit_reader import curve_points, figures
+from eval.probe_stack import training_rows, validation_rows
+from eval.reader_card import with_section
+from eval.train_scorer import load_squad
+from qa.answering.scorer import Linear
+from qa.answering.stack import PICK_FEATURES, SUPPORT_FEATURES, Seen, Stack, pick_rows, read_set, support_row
+
+READS = (4, 6, 8)  # how many candidates by coverage the reader reads (the rows hold the first 8)
+
+
+def seen(row: dict[str, Any], n: int, reader: str = "shipped") -> Seen | None:
+    """The question as the judge sees it when the reader reads ``n`` by coverage (None: nothing to read)."""
+    read = read_set(row["cov"], row["scorer_order"], n)
+    if not read or row["absent"]:
+        return None
+    return Seen(
+        tuple(read),
+        tuple(row[reader][i] for i in read),
+        tuple(row["cov"]),
+        tuple(row["scorer_order"]),
+        tuple(row["scorer_p"]),
+        row["today_support"],
+    )
+
+
+def _linear(x: np.ndarray, y: np.ndarray, c: float = 1.0) -> Linear:
+    from sklearn.linear_model import LogisticRegression
+
+    mean, scale = x.mean(0), x.std(0) + 1e-9
+    m = LogisticRegression(C=c, max_iter=2000).fit((x - mean) / scale, y)
+    return Linear(mean, scale, m.coef_[0], float(m.intercept_[0]))
+
+
+TARGETS = {  # what the support is: the reader's best score, or a model taught a target
+    "reader": "the reader's best score",
+    "right": "a model of whether the pick is right",
+    "answerable": "a model of whether the record answers",
+}
+
+
+def fit(rows: list[dict[str, Any]], n: int, target: str) -> Stack:
+    """The pick model on every read candidate (right or not); the support model on each question's
+    pick, taught ``target``: "right" (the pick answers), "answerable" (the record can answer), or
+    "reader": not taught, the reader's best score alone."""
+    views = [(r, s) for r in rows if (s := seen(r, n)) is not None]
+    x = np.vstack([pick_rows(s) for _, s in views])
+    y = np.asarray([r["y"][c] for r, s in views for c in s.read], dtype=int)
+    pick = _linear(x, y)
+    q, right, answerable = [], [], []
+    for r, s in views:
+        logits = pick.logits(pick_rows(s))
+        q.append(support_row(s, logits))
+        right.append(r["y"][s.read[int(np.argmax(logits))]])
+        answerable.append(r["answerable"])
+    xq = np.vstack(q)
+    if target == "reader":
+        k = len(SUPPORT_FEATURES)
+        unit = np.eye(k)[SUPPORT_FEATURES.index("best reader score")]
+        support = Linear(np.zeros(k), np.ones(k), unit, 0.0)
+    else:
+        support = _linear(xq, np.asarray(right if target == "right" else answerable, dtype=int))
+    # Whatever it was taught, its logit is calibrated into the probability the answer is right.
+    cal = _linear(support.logits(xq)[:, None], np.asarray(right, dtype=int), c=100.0)
+    a = float(cal.coef[0] / cal.scale[0])
+    return Stack(pick, support, (a, float(cal.intercept - a * cal.mean[0])), n)
+
+
+def outcomes(stack: Stack, rows: list[dict[str, Any]]) -> tuple[np.ndarray, np.ndarray]:
+    """Per question: the support (0 when refused before judging) and whether the pick is right."""
+    support, right = np.zeros(len(rows)), np.zeros(len(rows), dtype=bool)
+    for i, r in enumerate(rows):
+        s = seen(r, stack.read)
+        if s is not None:
+            ranked, support[i] = stack.judge(s)
+            right[i] = bool(r["y"][ranked[0][0]])
+    return support, right
+
+
+def scorer_unseen(data: Path, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The rows of articles the feature scorer was not trained on."""
+    seen_by_scorer = {a["title"] for a in load_squad(data)}
+    return [r for r in rows if r["article"] not in seen_by_scorer]
+
+
+def main(argv: list[str] | None = None) -> int:
+    from qa.answering.reader import FOLDER
+
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--data", type=Path, default=Path("../shared/training"))
+    p.add_argument(
+        "--out", type=Path, default=FOLDER, help="the reader folder whose reader.json gains the stack"
+    )
+    p.add_argument("--false-refusals", type=float, default=0.08)
+    p.add_argument(
+        "--all-articles", action="store_true", help="fit on every training question, not only unseen"
+    )
+    p.add_argument("--records", type=int, default=10, help="training records asked (collected if not yet)")
+    p.add_argument("--dry-run", action="store_true", help="measure and print; write nothing")
+    args = p.parse_args(argv)
+    readers = {"shipped": args.out}
+    train = training_rows(args.data, readers, args.records)
+    if not args.all_articles:
+        train = scorer_unseen(args.data, train)
+    rows = validation_rows(args.data, readers)
+    report: dict[str, Any] = {
+        "training_questions": len(train),
+        "validation_questions": len(rows),
+        "scorer": figures(
+            np.asarray([r["today_support"] for r in rows]), np.asarray([r["today_right"] for r in rows]), rows
+        ),
+    }
+    designs = {(n, t): fit(train, n, t) for n in READS for t in TARGETS}
+    for (n, t), stack in designs.items():
+        report[f"read {n}, support: {TARGETS[t]}"] = figures(
+            *outcomes(stack, rows), rows, args.false_refusals
+        )
+    # The design refusing most unanswerable questions at the stated rate, then picking best.
+    def merit(key: tuple[int, str]) -> tuple[float, float, float]:
+        f = report[f"read {key[0]}, support: {TARGETS[key[1]]}"]
+        return (round(f["refusal_recall_at_fr"], 2), f["top1"], f["answered_and_right"])
+
+    # The design refusing most unanswerable questions at the stated rate, then picking best.
+    n, t = max(designs, key=merit)
+    stack = designs[(n, t)]
+    support, right = outcomes(stack, rows)
+    answerable = np.asarray([r["answerable"] for r in rows])
+    threshold = float(np.quantile(support[answerable], args.false_refusals))
+    report["chosen"] = {"read": n, "support_target": t, "threshold": round(threshold, 4)}
+    report["chosen_label"] = f"read {n}, support: {TARGETS[t]}"
+    report["curve"] = curve_points(support, right, rows)
+    report["weights"] = {
+        "pick": dict(zip(PICK_FEATURES, np.round(stack.pick.coef, 3).tolist(), strict=True)),
+        "support": dict(zip(SUPPORT_FEATURES, np.round(stack.support.coef, 3).tolist(), strict=True)),
+    }
+    print(json.dumps(report, indent=1))
+    if args.dry_run:
+        return 0
+    meta_file = args.out / "reader.json"
+    meta = json.loads(meta_file.read_text(encoding="utf-8"))
+    meta["stack"] = stack.to_json() | {
+        "threshold": round(threshold, 4),
+        "false_refusal_rate": args.false_refusals,
+        "validation": {k: v for k, v in report.items() if k != "curve"},
+        "curve": report["curve"],
+    }
+    meta_file.write_text(json.dumps(meta, indent=1) + "\n", encoding="utf-8")
+    card = args.out / "reader.md"
+    card.write_text(with_section(card.read_text(encoding="utf-8"), card_section(report)), encoding="utf-8")
+    print(f"wrote the stack into {meta_file} and {card}", file=sys.stderr)
+    return 0
+
+
+def card_section(report: dict[str, Any]) -> str:
+    """The card's account of the stack: how it judges, what it was fitted on, what it measures."""
+    chosen = report["chosen"]
+    row = "| {} | {top1:.3f} | {refusal_recall_at_fr:.3f} | {near_miss_refusal_at_fr:.3f} | {auc:.3f} | {answered_and_right:.3f} |"
+    support_of = {
+        "reader": "the reader's best score among what it read, calibrated",
+        "right": "a second logistic model over the pick (taught whether the pick is right)",
+        "answerable": "a second logistic model over the pick (taught whether the record can answer)",
+    }
+    lines = [
+        "## The judge: the reader stacked with the feature scorer",
+        "",
+        f"With `EXHIBITQA_JUDGE=reader` the reader reads the {chosen['read']} candidates covering most of the question's",
+        "rare words and every candidate on the feature scorer's short list; a logistic model over each read",
+        "candidate's reader score, its coverage rank and the scorer's view of it picks the sentence",
+        f"(`qa/answering/stack.py`); the support is {support_of[chosen['support_target']]};",
+        f"below {chosen['threshold']} (8% false refusals on validation) the answer is refused.",
+        f"Fitted by `python -m eval.fit_stack` on {report['training_questions']:,} questions asked of the training",
+        "records (`eval/record_groups.py`; only articles the feature scorer was never trained on), chosen and",
+        f"thresholded on {report['validation_questions']} validation questions asked of the validation record.",
+        "",
+        "| judge | answer sentence first | unanswerable refused | near-misses refused | AUC answerable vs not | answered and right |",
+        "|---|---|---|---|---|---|",
+        row.format("feature scorer alone", **report["scorer"]),
+        *(
+            row.format(("**" + k + " (shipped)**") if k == report["chosen_label"] else k, **v)
+            for k, v in report.items()
+            if k.startswith("read ")
+        ),
+        "",
+        "Pick weights (standardised features): "
+        + ", ".join(f"{k} {v:+.2f}" for k, v in report["weights"]["pick"].items())
+        + ".",
+        "",
+        "Refusal curve (validation): threshold, answerable refused, unanswerable refused, near-misses refused,",
+        "answerable answered wrongly.",
+        "",
+        "| threshold | answerable refused | unanswerable refused | near-misses refused | answered wrongly |",
+        "|---|---|---|---|---|",
+        *(
+            f"| {c['threshold']} | {c['answerable_refused']} | {c['unanswerable_refused']} | "
+            f"{c['near_misses_refused']} | {c['answerable_wrong']} |"
+            for c in report["curve"]
+        ),
+    ]
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
