@@ -140,6 +140,7 @@ def main(argv: list[str] | None = None) -> int:
         report[f"read {n}, support: {TARGETS[t]}"] = figures(
             *outcomes(stack, rows), rows, args.false_refusals
         )
+
     # The design refusing most unanswerable questions at the stated rate, then picking best.
     def merit(key: tuple[int, str]) -> tuple[float, float, float]:
         f = report[f"read {key[0]}, support: {TARGETS[key[1]]}"]
