@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 
 from eval.fit_reader import curve_points, figures
-from eval.probe_stack import training_rows, validation_rows
+from eval.probe_stack import contract_rows, training_rows, validation_rows
 from eval.reader_card import with_section
 from eval.train_scorer import load_squad
 from qa.answering.scorer import Linear
@@ -57,8 +57,9 @@ def _linear(x: np.ndarray, y: np.ndarray, c: float = 1.0) -> Linear:
     return Linear(mean, scale, m.coef_[0], float(m.intercept_[0]))
 
 
-TARGETS = {  # what the support is: the reader's best score, or a model taught a target
+TARGETS = {  # what the support is: the reader's or the scorer's own, or a model taught a target
     "reader": "the reader's best score",
+    "scorer": "the feature scorer's support",
     "right": "a model of whether the pick is right",
     "answerable": "a model of whether the record answers",
 }
@@ -66,8 +67,8 @@ TARGETS = {  # what the support is: the reader's best score, or a model taught a
 
 def fit(rows: list[dict[str, Any]], n: int, target: str) -> Stack:
     """The pick model on every read candidate (right or not); the support model on each question's
-    pick, taught ``target``: "right" (the pick answers), "answerable" (the record can answer), or
-    "reader": not taught, the reader's best score alone."""
+    pick, taught ``target``: "right" (the pick answers), "answerable" (the record can answer); or
+    not taught: "reader", the reader's best score alone, or "scorer", the scorer's support."""
     views = [(r, s) for r in rows if (s := seen(r, n)) is not None]
     x = np.vstack([pick_rows(s) for _, s in views])
     y = np.asarray([r["y"][c] for r, s in views for c in s.read], dtype=int)
@@ -79,10 +80,10 @@ def fit(rows: list[dict[str, Any]], n: int, target: str) -> Stack:
         right.append(r["y"][s.read[int(np.argmax(logits))]])
         answerable.append(r["answerable"])
     xq = np.vstack(q)
-    if target == "reader":
+    if target in ("reader", "scorer"):
         k = len(SUPPORT_FEATURES)
-        unit = np.eye(k)[SUPPORT_FEATURES.index("best reader score")]
-        support = Linear(np.zeros(k), np.ones(k), unit, 0.0)
+        one = "best reader score" if target == "reader" else "scorer's support (log)"
+        support = Linear(np.zeros(k), np.ones(k), np.eye(k)[SUPPORT_FEATURES.index(one)], 0.0)
     else:
         support = _linear(xq, np.asarray(right if target == "right" else answerable, dtype=int))
     # Whatever it was taught, its logit is calibrated into the probability the answer is right.
@@ -100,6 +101,23 @@ def outcomes(stack: Stack, rows: list[dict[str, Any]]) -> tuple[np.ndarray, np.n
             ranked, support[i] = stack.judge(s)
             right[i] = bool(r["y"][ranked[0][0]])
     return support, right
+
+
+def _label(n: int, target: str) -> str:
+    return f"read {n}, support: {TARGETS[target]}"
+
+
+def _plain(f: dict[str, float]) -> dict[str, float | None]:
+    """Figures as JSON can hold them: a figure with nothing to measure (no near-misses) is null."""
+    return {k: None if v != v else v for k, v in f.items()}
+
+
+def _scorer(rows: list[dict[str, Any]]) -> dict[str, float | None]:
+    return _plain(
+        figures(
+            np.asarray([r["today_support"] for r in rows]), np.asarray([r["today_right"] for r in rows]), rows
+        )
+    )
 
 
 def scorer_unseen(data: Path, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -121,40 +139,45 @@ def main(argv: list[str] | None = None) -> int:
         "--all-articles", action="store_true", help="fit on every training question, not only unseen"
     )
     p.add_argument("--records", type=int, default=10, help="training records asked (collected if not yet)")
+    p.add_argument("--contracts", type=int, default=12, help="CUAD validation contracts asked")
     p.add_argument("--dry-run", action="store_true", help="measure and print; write nothing")
     args = p.parse_args(argv)
     readers = {"shipped": args.out}
     train = training_rows(args.data, readers, args.records)
     if not args.all_articles:
         train = scorer_unseen(args.data, train)
-    rows = validation_rows(args.data, readers)
+    sets = {
+        "SQuAD articles": validation_rows(args.data, readers),
+        "CUAD contracts": contract_rows(args.data, readers, args.contracts),
+    }
+    every = [r for rows in sets.values() for r in rows]
     report: dict[str, Any] = {
         "training_questions": len(train),
-        "validation_questions": len(rows),
-        "scorer": figures(
-            np.asarray([r["today_support"] for r in rows]), np.asarray([r["today_right"] for r in rows]), rows
-        ),
+        "validation_questions": {k: len(v) for k, v in sets.items()},
+        "designs": {"feature scorer alone": {k: _scorer(v) for k, v in sets.items()}},
     }
     designs = {(n, t): fit(train, n, t) for n in READS for t in TARGETS}
     for (n, t), stack in designs.items():
-        report[f"read {n}, support: {TARGETS[t]}"] = figures(
-            *outcomes(stack, rows), rows, args.false_refusals
+        report["designs"][_label(n, t)] = {
+            k: _plain(figures(*outcomes(stack, v), v, args.false_refusals)) for k, v in sets.items()
+        }
+
+    def merit(key: tuple[int, str]) -> tuple[float, ...]:
+        f = report["designs"][_label(*key)].values()
+        return tuple(
+            float(np.mean([x[m] for x in f])) for m in ("refusal_recall_at_fr", "top1", "answered_and_right")
         )
 
-    # The design refusing most unanswerable questions at the stated rate, then picking best.
-    def merit(key: tuple[int, str]) -> tuple[float, float, float]:
-        f = report[f"read {key[0]}, support: {TARGETS[key[1]]}"]
-        return (round(f["refusal_recall_at_fr"], 2), f["top1"], f["answered_and_right"])
-
-    # The design refusing most unanswerable questions at the stated rate, then picking best.
-    n, t = max(designs, key=merit)
+    # The design refusing most unanswerable questions at the stated rate (on average over the two
+    # domains, to the point), then picking best.
+    n, t = max(designs, key=lambda k: (round(merit(k)[0], 2), *merit(k)[1:]))
     stack = designs[(n, t)]
-    support, right = outcomes(stack, rows)
-    answerable = np.asarray([r["answerable"] for r in rows])
+    support, right = outcomes(stack, every)
+    answerable = np.asarray([r["answerable"] for r in every])
     threshold = float(np.quantile(support[answerable], args.false_refusals))
     report["chosen"] = {"read": n, "support_target": t, "threshold": round(threshold, 4)}
-    report["chosen_label"] = f"read {n}, support: {TARGETS[t]}"
-    report["curve"] = curve_points(support, right, rows)
+    report["chosen_label"] = _label(n, t)
+    report["curve"] = curve_points(support, right, every)
     report["weights"] = {
         "pick": dict(zip(PICK_FEATURES, np.round(stack.pick.coef, 3).tolist(), strict=True)),
         "support": dict(zip(SUPPORT_FEATURES, np.round(stack.support.coef, 3).tolist(), strict=True)),
@@ -180,9 +203,10 @@ def main(argv: list[str] | None = None) -> int:
 def card_section(report: dict[str, Any]) -> str:
     """The card's account of the stack: how it judges, what it was fitted on, what it measures."""
     chosen = report["chosen"]
-    row = "| {} | {top1:.3f} | {refusal_recall_at_fr:.3f} | {near_miss_refusal_at_fr:.3f} | {auc:.3f} | {answered_and_right:.3f} |"
+    sizes = report["validation_questions"]
     support_of = {
         "reader": "the reader's best score among what it read, calibrated",
+        "scorer": "the feature scorer's support, calibrated",
         "right": "a second logistic model over the pick (taught whether the pick is right)",
         "answerable": "a second logistic model over the pick (taught whether the record can answer)",
     }
@@ -193,26 +217,41 @@ def card_section(report: dict[str, Any]) -> str:
         "rare words and every candidate on the feature scorer's short list; a logistic model over each read",
         "candidate's reader score, its coverage rank and the scorer's view of it picks the sentence",
         f"(`qa/answering/stack.py`); the support is {support_of[chosen['support_target']]};",
-        f"below {chosen['threshold']} (8% false refusals on validation) the answer is refused.",
+        f"below {chosen['threshold']} (8% false refusals over both validation sets) the answer is refused.",
         f"Fitted by `python -m eval.fit_stack` on {report['training_questions']:,} questions asked of the training",
-        "records (`eval/record_groups.py`; only articles the feature scorer was never trained on), chosen and",
-        f"thresholded on {report['validation_questions']} validation questions asked of the validation record.",
-        "",
-        "| judge | answer sentence first | unanswerable refused | near-misses refused | AUC answerable vs not | answered and right |",
-        "|---|---|---|---|---|---|",
-        row.format("feature scorer alone", **report["scorer"]),
-        *(
-            row.format(("**" + k + " (shipped)**") if k == report["chosen_label"] else k, **v)
-            for k, v in report.items()
-            if k.startswith("read ")
-        ),
+        "records (`eval/record_groups.py`; only articles the feature scorer was never trained on). The design (how",
+        "many are read, what the support is) is the one refusing most unanswerable questions at 8% false",
+        "refusals on average over two validation sets of the product's setting, never trained on:",
+        f"{sizes['SQuAD articles']} questions asked of the record of the validation articles, and "
+        f"{sizes['CUAD contracts']} clause questions asked",
+        "of CUAD validation contracts, one record each (a question is unanswerable when the contract lacks the clause).",
+    ]
+    for name in sizes:
+        lines += [
+            "",
+            f"**{name}** ({sizes[name]} questions):",
+            "",
+            "| judge | answer sentence first | unanswerable refused | near-misses refused | AUC answerable vs not | answered and right |",
+            "|---|---|---|---|---|---|",
+        ]
+        for label, by_set in report["designs"].items():
+            f = by_set[name]
+            shown = f"**{label} (shipped)**" if label == report["chosen_label"] else label
+            near = (
+                "–"
+                if f["near_miss_refusal_at_fr"] != f["near_miss_refusal_at_fr"]
+                else f"{f['near_miss_refusal_at_fr']:.3f}"
+            )
+            lines.append(
+                f"| {shown} | {f['top1']:.3f} | {f['refusal_recall_at_fr']:.3f} | {near} | {f['auc']:.3f} | {f['answered_and_right']:.3f} |"
+            )
+    lines += [
         "",
         "Pick weights (standardised features): "
         + ", ".join(f"{k} {v:+.2f}" for k, v in report["weights"]["pick"].items())
         + ".",
         "",
-        "Refusal curve (validation): threshold, answerable refused, unanswerable refused, near-misses refused,",
-        "answerable answered wrongly.",
+        "Refusal curve (both validation sets):",
         "",
         "| threshold | answerable refused | unanswerable refused | near-misses refused | answered wrongly |",
         "|---|---|---|---|---|",

@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 
 from eval.fit_reader import figures
-from eval.record_groups import judged, training_records, validation_split
+from eval.record_groups import contract_records, judged, training_records, validation_split
 from eval.train_scorer import Split
 from qa.settings import Settings
 
@@ -176,6 +176,20 @@ def training_rows(
         done = rows_folder(readers, n, seed) / f"record-{r:03d}.json"
         if not done.exists():
             _write(done, collect(record(), work, readers))
+        rows += json.loads(done.read_text())
+    return rows
+
+
+def contract_rows(
+    data: Path, readers: dict[str, Path], contracts: int = 12, n: int = 800, seed: int = 13, work: Path = WORK
+) -> list[dict[str, Any]]:
+    """Rows of every clause question asked of each of ``contracts`` CUAD validation contracts (a
+    record each): the legal domain's validation, beside the SQuAD articles'."""
+    rows: list[dict[str, Any]] = []
+    for split in contract_records(data, seed, contracts):
+        done = rows_folder(readers, n, seed) / f"{split.name}.json"
+        if not done.exists():
+            _write(done, collect(split, work, readers))
         rows += json.loads(done.read_text())
     return rows
 

@@ -240,8 +240,11 @@ def cuad_question(description: str) -> str | None:
     return None
 
 
+CUAD_SHARE = 0.1  # of contracts (by a hash of the file name) held out for validation
+
+
 def cuad_groups(
-    data: Path, split: str, size: int, rng: random.Random, n: int, share: float = 0.1
+    data: Path, split: str, size: int, rng: random.Random, n: int, share: float = CUAD_SHARE
 ) -> list[Group]:
     folder = data / "cuad"
     template = json.loads((folder / "cuad_v1_questions.json").read_text("utf-8"))["questions"]

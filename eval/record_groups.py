@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 import random
+import re
 import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -22,7 +23,7 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from eval.reader_data import VALIDATION_ARTICLES, Group, _squad_articles
+from eval.reader_data import CUAD_SHARE, VALIDATION_ARTICLES, Group, _split_of, _squad_articles, cuad_question
 from eval.train_scorer import Item, Split, near_misses, write_record
 from qa.cites import normalize
 from qa.settings import Settings
@@ -80,13 +81,21 @@ def index_split(split: Split, work: Path, settings: Settings) -> Retriever:
     return Retriever(s)
 
 
+CLAUSE = 100  # characters: an answer this long is a clause, and any sentence of it answers
+
+
 def is_right(item: Item, c: Candidate) -> bool:
-    """The candidate sits in the paragraph the question was asked of and holds an answer."""
+    """The candidate sits in the paragraph the question was asked of and holds an answer (or,
+    for a clause-long answer, is one of its sentences)."""
     answers = [normalize(a) for a in item.answers]
+    sentence = normalize(c.sentence)
     return (
         bool(answers)
         and normalize(c.passage.paragraph.text) in normalize(item.context)
-        and any(a and a in normalize(c.sentence) for a in answers)
+        and any(
+            a and (a in sentence or (len(a) > CLAUSE and len(sentence) >= 30 and sentence in a))
+            for a in answers
+        )
     )
 
 
@@ -151,6 +160,30 @@ def validation_split(data: Path, seed: int) -> Split:
     """The validation articles with their questions and near-miss twins (as the scorer's)."""
     articles = [a for a, _ in _squad_articles(data) if a["title"] in VALIDATION_ARTICLES]
     return article_split("reader-validation", articles, random.Random(seed))
+
+
+def contract_records(data: Path, seed: int, contracts: int = 12) -> list[Split]:
+    """Legal validation: CUAD contracts the reader never trained on (``reader_data``'s split), one
+    record each, asked every clause question; one is answerable when the contract has the clause."""
+    folder = data / "cuad"
+    template = json.loads((folder / "cuad_v1_questions.json").read_text("utf-8"))["questions"]
+    questions = {c: cuad_question(q.split("Details: ", 1)[1]) for c, q in template.items()}
+    rows = [json.loads(line) for line in (folder / "cuad_v1_qa_spans.jsonl").read_text("utf-8").splitlines()]
+    files = sorted(
+        {r["contract_file"] for r in rows if _split_of(r["contract_file"], CUAD_SHARE) == "validation"}
+    )
+    out = []
+    for n, f in enumerate(random.Random(seed).sample(files, min(contracts, len(files)))):
+        text = (folder / "full_contract_txt" / f).read_text("utf-8")
+        split = Split(f"contract-{n:03d}")
+        split.articles.append((f.rsplit("_", 1)[-1].removesuffix(".txt"), re.split(r"\n\s*\n", text)))
+        split.items = [
+            Item(f"{f}:{r['category']}", str(q), text, tuple(a["text"] for a in r["answers"]))
+            for r in rows
+            if r["contract_file"] == f and (q := questions.get(r["category"]))
+        ]
+        out.append(split)
+    return out
 
 
 def training_records(

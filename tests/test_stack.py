@@ -186,3 +186,74 @@ def test_the_cards_gold_section_is_rewritten_and_nothing_else(tmp_path: Path) ->
 
     card = f"# The reader\n\n## The judge\n\nkept\n\n{GOLD_HEADING}\n\n| old | table |\n"
     assert with_gold(card, tmp_path) == "# The reader\n\n## The judge\n\nkept\n"  # no reports: no table
+
+
+CLAUSE = (
+    "This Agreement shall be governed by the laws of the State of New York. "
+    "Each party submits to the courts of New York County for any dispute under it."
+)
+
+
+@pytest.mark.parametrize(
+    ("answers", "sentence", "right"),
+    [
+        (("1998",), "The mill opened in 1998 near the river.", True),  # a short answer inside
+        (("1998",), "A second mill opened in 2004.", False),
+        ((CLAUSE,), "This Agreement shall be governed by the laws of the State of New York.", True),
+        ((CLAUSE,), "New York County.", False),  # too short to stand for the clause
+        (("governed by the laws of the State of New York",), "Each party submits to the courts.", False),
+        ((), "The mill opened in 1998 near the river.", False),  # unanswerable: nothing is right
+    ],
+)
+def test_a_candidate_is_right_when_it_holds_the_answer_or_is_part_of_a_clause(
+    answers: tuple[str, ...], sentence: str, right: bool
+) -> None:
+    from eval.record_groups import is_right
+    from eval.train_scorer import Item
+    from qa.answering.features import Candidate
+    from qa.types import Paragraph, Passage
+
+    text = f"The mill opened in 1998 near the river. A second mill opened in 2004. {CLAUSE}"
+    para = Paragraph(1, 1, text, "en", 0, len(text))
+    assert (
+        is_right(Item("q", "?", text, answers), Candidate(Passage(para, 1.0), 0, 0, sentence, True)) is right
+    )
+
+
+def test_the_product_judges_as_the_rows_the_stack_is_fitted_on(tmp_path: Path) -> None:
+    """The rows eval.probe_stack collects, seen as eval.fit_stack sees them, give the product's
+    own pick and support: the stack is fitted on what the product will compute."""
+    from eval.fit_stack import seen
+    from eval.probe_stack import collect
+    from eval.record_groups import asked, index_split
+    from eval.train_scorer import Item, Split
+    from qa.answering.extractive import ExtractiveAnswerer
+    from qa.answering.reader import FOLDER
+    from qa.settings import Settings
+
+    paragraphs = [
+        "The mill opened in 1998 near the river. It made cold-rolled steel for carmakers.",
+        "Exports of steel rose in 2015. The ministry blamed the weak currency for the rise.",
+        "A second mill opened in 2004. It also made cold-rolled steel. Its owner was Acme.",
+    ]
+    split = Split("tiny")
+    split.articles.append(("Steel mills", paragraphs))
+    split.items += [
+        Item("a", "When did the first mill open?", paragraphs[0], ("1998",)),
+        Item("b", "Who blamed the weak currency for the rise in exports?", paragraphs[1], ("The ministry",)),
+        Item("c", "Who owned the second mill?", paragraphs[2], ("Acme",)),
+    ]
+    rows = collect(split, tmp_path, {"shipped": FOLDER})
+    retriever = index_split(split, tmp_path, Settings(store=tmp_path / "unused"))
+    answerer = ExtractiveAnswerer(Settings(judge="reader", store=retriever.settings.store))
+    assert answerer.reader is not None and answerer.reader.stack is not None
+    stack = answerer.reader.stack
+    for a, row in zip(asked(split, retriever, Settings().k), rows, strict=True):
+        s = seen(row, stack.read)
+        assert s is not None
+        ranked, support = stack.judge(s)
+        judged = answerer.judge(a.item.question, list(a.passages), retriever)
+        assert judged.ranked[0].candidate == a.candidates[ranked[0][0]]
+        # Not exact: the rows' reader read a few more candidates in its batch (to measure several
+        # designs from one collection), and int8 scales activations per batch (test_reader.py).
+        assert judged.support == pytest.approx(support, abs=0.03)
