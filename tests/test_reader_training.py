@@ -271,14 +271,9 @@ def test_truncating_a_group_drops_an_answer_beyond_what_is_read(
     assert (g.texts, g.label) == (texts, label)
 
 
-def test_questions_asked_of_an_indexed_record_mark_the_sentence_that_answers(tmp_path: Path) -> None:
-    """The product's pipeline indexes a small split as a record; each question's candidates are
-    the retrieved paragraphs' sentences as the reader reads them, and only the sentence of the
-    paragraph asked of that holds the answer is right."""
-    from eval.record_groups import asked, group_of, index_split, judged
+def tiny_split():  # type: ignore[no-untyped-def]
+    """Three paragraphs of one article, two questions they answer and one they do not."""
     from eval.train_scorer import Item, Split
-    from qa.answering.extractive import reading_order
-    from qa.settings import Settings
 
     paragraphs = [
         "The mill opened in 1998 near the river. It made cold-rolled steel for carmakers.",
@@ -292,6 +287,18 @@ def test_questions_asked_of_an_indexed_record_mark_the_sentence_that_answers(tmp
         Item("b", "Who blamed the weak currency?", paragraphs[1], ("The ministry",)),
         Item("c", "When did the mill close?", paragraphs[0], ()),
     ]
+    return split
+
+
+def test_questions_asked_of_an_indexed_record_mark_the_sentence_that_answers(tmp_path: Path) -> None:
+    """The product's pipeline indexes a small split as a record; each question's candidates are
+    the retrieved paragraphs' sentences as the reader reads them, and only the sentence of the
+    paragraph asked of that holds the answer is right."""
+    from eval.record_groups import asked, group_of, index_split, judged
+    from qa.answering.extractive import reading_order
+    from qa.settings import Settings
+
+    split = tiny_split()
     retriever = index_split(split, tmp_path, Settings(store=tmp_path / "unused"))
     got = list(asked(split, retriever, 3))
     assert [a.item.qid for a in got] == ["a", "b", "c"]

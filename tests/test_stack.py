@@ -226,23 +226,12 @@ def test_the_product_judges_as_the_rows_the_stack_is_fitted_on(tmp_path: Path) -
     from eval.fit_stack import seen
     from eval.probe_stack import collect
     from eval.record_groups import asked, index_split
-    from eval.train_scorer import Item, Split
     from qa.answering.extractive import ExtractiveAnswerer
     from qa.answering.reader import FOLDER
     from qa.settings import Settings
+    from tests.test_reader_training import tiny_split
 
-    paragraphs = [
-        "The mill opened in 1998 near the river. It made cold-rolled steel for carmakers.",
-        "Exports of steel rose in 2015. The ministry blamed the weak currency for the rise.",
-        "A second mill opened in 2004. It also made cold-rolled steel. Its owner was Acme.",
-    ]
-    split = Split("tiny")
-    split.articles.append(("Steel mills", paragraphs))
-    split.items += [
-        Item("a", "When did the first mill open?", paragraphs[0], ("1998",)),
-        Item("b", "Who blamed the weak currency for the rise in exports?", paragraphs[1], ("The ministry",)),
-        Item("c", "Who owned the second mill?", paragraphs[2], ("Acme",)),
-    ]
+    split = tiny_split()
     rows = collect(split, tmp_path, {"shipped": FOLDER})
     retriever = index_split(split, tmp_path, Settings(store=tmp_path / "unused"))
     answerer = ExtractiveAnswerer(Settings(judge="reader", store=retriever.settings.store))
