@@ -139,13 +139,17 @@ def main(argv: list[str] | None = None) -> int:
         "--all-articles", action="store_true", help="fit on every training question, not only unseen"
     )
     p.add_argument("--records", type=int, default=10, help="training records asked (collected if not yet)")
-    p.add_argument("--contracts", type=int, default=12, help="CUAD validation contracts asked")
+    p.add_argument(
+        "--contracts", type=int, default=12, help="CUAD contracts asked (training and validation each)"
+    )
     p.add_argument("--dry-run", action="store_true", help="measure and print; write nothing")
     args = p.parse_args(argv)
     readers = {"shipped": args.out}
     train = training_rows(args.data, readers, args.records)
     if not args.all_articles:
         train = scorer_unseen(args.data, train)
+    squad_questions = len(train)
+    train += contract_rows(args.data, readers, args.contracts, split="train")
     sets = {
         "SQuAD articles": validation_rows(args.data, readers),
         "CUAD contracts": contract_rows(args.data, readers, args.contracts),
@@ -153,6 +157,7 @@ def main(argv: list[str] | None = None) -> int:
     every = [r for rows in sets.values() for r in rows]
     report: dict[str, Any] = {
         "training_questions": len(train),
+        "training_contract_questions": len(train) - squad_questions,
         "validation_questions": {k: len(v) for k, v in sets.items()},
         "designs": {"feature scorer alone": {k: _scorer(v) for k, v in sets.items()}},
     }
@@ -219,7 +224,8 @@ def card_section(report: dict[str, Any]) -> str:
         f"(`qa/answering/stack.py`); the support is {support_of[chosen['support_target']]};",
         f"below {chosen['threshold']} (8% false refusals over both validation sets) the answer is refused.",
         f"Fitted by `python -m eval.fit_stack` on {report['training_questions']:,} questions asked of the training",
-        "records (`eval/record_groups.py`; only articles the feature scorer was never trained on). The design (how",
+        "records (`eval/record_groups.py`; only articles the feature scorer was never trained on) and, of them,",
+        f"{report['training_contract_questions']:,} clause questions asked of CUAD training contracts. The design (how",
         "many are read, what the support is) is the one refusing most unanswerable questions at 8% false",
         "refusals on average over two validation sets of the product's setting, never trained on:",
         f"{sizes['SQuAD articles']} questions asked of the record of the validation articles, and "
@@ -237,11 +243,7 @@ def card_section(report: dict[str, Any]) -> str:
         for label, by_set in report["designs"].items():
             f = by_set[name]
             shown = f"**{label} (shipped)**" if label == report["chosen_label"] else label
-            near = (
-                "–"
-                if f["near_miss_refusal_at_fr"] != f["near_miss_refusal_at_fr"]
-                else f"{f['near_miss_refusal_at_fr']:.3f}"
-            )
+            near = "–" if f["near_miss_refusal_at_fr"] is None else f"{f['near_miss_refusal_at_fr']:.3f}"
             lines.append(
                 f"| {shown} | {f['top1']:.3f} | {f['refusal_recall_at_fr']:.3f} | {near} | {f['auc']:.3f} | {f['answered_and_right']:.3f} |"
             )

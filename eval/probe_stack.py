@@ -181,15 +181,21 @@ def training_rows(
 
 
 def contract_rows(
-    data: Path, readers: dict[str, Path], contracts: int = 12, n: int = 800, seed: int = 13, work: Path = WORK
+    data: Path,
+    readers: dict[str, Path],
+    contracts: int = 12,
+    n: int = 800,
+    seed: int = 13,
+    work: Path = WORK,
+    split: str = "validation",
 ) -> list[dict[str, Any]]:
-    """Rows of every clause question asked of each of ``contracts`` CUAD validation contracts (a
-    record each): the legal domain's validation, beside the SQuAD articles'."""
+    """Rows of every clause question asked of each of ``contracts`` CUAD contracts of ``split`` (a
+    record each): the legal domain, beside the SQuAD articles."""
     rows: list[dict[str, Any]] = []
-    for split in contract_records(data, seed, contracts):
-        done = rows_folder(readers, n, seed) / f"{split.name}.json"
+    for record in contract_records(data, seed, contracts, split):
+        done = rows_folder(readers, n, seed) / f"{record.name}.json"
         if not done.exists():
-            _write(done, collect(split, work, readers))
+            _write(done, collect(record, work, readers))
         rows += json.loads(done.read_text())
     return rows
 

@@ -162,9 +162,10 @@ def validation_split(data: Path, seed: int) -> Split:
     return article_split("reader-validation", articles, random.Random(seed))
 
 
-def contract_records(data: Path, seed: int, contracts: int = 12) -> list[Split]:
-    """Legal validation: CUAD contracts the reader never trained on (``reader_data``'s split), one
-    record each, asked every clause question; one is answerable when the contract has the clause."""
+def contract_records(data: Path, seed: int, contracts: int = 12, split: str = "validation") -> list[Split]:
+    """CUAD contracts of ``split`` (``reader_data``'s: the reader never trained on the validation
+    ones), one record each, asked every clause question; one is answerable when the contract has
+    the clause."""
     folder = data / "cuad"
     template = json.loads((folder / "cuad_v1_questions.json").read_text("utf-8"))["questions"]
     questions = {c: cuad_question(q.split("Details: ", 1)[1]) for c, q in template.items()}
@@ -175,14 +176,14 @@ def contract_records(data: Path, seed: int, contracts: int = 12) -> list[Split]:
     out = []
     for n, f in enumerate(random.Random(seed).sample(files, min(contracts, len(files)))):
         text = (folder / "full_contract_txt" / f).read_text("utf-8")
-        split = Split(f"contract-{n:03d}")
-        split.articles.append((f.rsplit("_", 1)[-1].removesuffix(".txt"), re.split(r"\n\s*\n", text)))
-        split.items = [
+        record = Split(f"contract-{n:03d}" if split == "validation" else f"contract-train-{n:03d}")
+        record.articles.append((f.rsplit("_", 1)[-1].removesuffix(".txt"), re.split(r"\n\s*\n", text)))
+        record.items = [
             Item(f"{f}:{r['category']}", str(q), text, tuple(a["text"] for a in r["answers"]))
             for r in rows
             if r["contract_file"] == f and (q := questions.get(r["category"]))
         ]
-        out.append(split)
+        out.append(record)
     return out
 
 
