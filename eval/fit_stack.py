@@ -103,6 +103,18 @@ def outcomes(stack: Stack, rows: list[dict[str, Any]]) -> tuple[np.ndarray, np.n
     return support, right
 
 
+def at_threshold(stack: Stack, rows: list[dict[str, Any]], threshold: float) -> dict[str, float]:
+    """What the shipped threshold does to one validation set: its own rates of refusal."""
+    support, right = outcomes(stack, rows)
+    refused = support < threshold
+    answerable = np.asarray([r["answerable"] for r in rows])
+    return {
+        "answerable_refused": round(float(refused[answerable].mean()), 3),
+        "unanswerable_refused": round(float(refused[~answerable].mean()), 3),
+        "answered_and_right": round(float((~refused & right)[answerable].mean()), 3),
+    }
+
+
 def _label(n: int, target: str) -> str:
     return f"read {n}, support: {TARGETS[target]}"
 
@@ -183,6 +195,7 @@ def main(argv: list[str] | None = None) -> int:
     report["chosen"] = {"read": n, "support_target": t, "threshold": round(threshold, 4)}
     report["chosen_label"] = _label(n, t)
     report["curve"] = curve_points(support, right, every)
+    report["at_threshold"] = {k: at_threshold(stack, v, threshold) for k, v in sets.items()}
     report["weights"] = {
         "pick": dict(zip(PICK_FEATURES, np.round(stack.pick.coef, 3).tolist(), strict=True)),
         "support": dict(zip(SUPPORT_FEATURES, np.round(stack.support.coef, 3).tolist(), strict=True)),
@@ -251,6 +264,14 @@ def card_section(report: dict[str, Any]) -> str:
         "",
         "Pick weights (standardised features): "
         + ", ".join(f"{k} {v:+.2f}" for k, v in report["weights"]["pick"].items())
+        + ".",
+        "",
+        f"At the shipped threshold {chosen['threshold']}: "
+        + "; ".join(
+            f"{name}: answerable refused {f['answerable_refused']}, unanswerable refused "
+            f"{f['unanswerable_refused']}, answered and right {f['answered_and_right']}"
+            for name, f in report["at_threshold"].items()
+        )
         + ".",
         "",
         "Refusal curve (both validation sets):",
