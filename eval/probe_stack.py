@@ -39,10 +39,8 @@ ROWS_VERSION = 2  # of what a row holds: a change makes new rows, not reused one
 
 def collect(split: Split, work: Path, readers: dict[str, Path]) -> list[dict[str, Any]]:
     """One row per question of ``split``, asked of the split indexed as a record."""
-    from qa.answering.extractive import reading_order
-    from qa.answering.features import coverage
+    from qa.answering.extractive import coverages, reading_order
     from qa.answering.reader import Reader
-    from qa.text import terms
 
     models = {name: Reader(folder) for name, folder in readers.items()}
     article = {c: title for title, contexts in split.articles for c in contexts}
@@ -53,7 +51,7 @@ def collect(split: Split, work: Path, readers: dict[str, Path]) -> list[dict[str
         row["scorer_order"] = [at[s.candidate] for s in j.ranked if s.candidate in at]
         row["scorer_p"] = [round(s.probability, 5) for s in j.ranked if s.candidate in at]
         row["cov_order"] = reading_order(a.question.weights, a.views)
-        row["cov"] = [round(coverage(a.question.weights, set(terms(v))), 4) for v in a.views]
+        row["cov"] = [round(v, 4) for v in coverages(a.question.weights, a.views)]
         # Each reader reads the union of what either order puts in its first 8.
         read = sorted(set(row["scorer_order"][:8]) | set(row["cov_order"][:8]))
         for name, r in models.items():
