@@ -1,18 +1,15 @@
-"""Probe how the reader and the feature scorer could share the judgement, on the reader's
-validation questions in the product's setting (never the gold sets).
+"""The rows the judge's stack is fitted and measured on (``eval.fit_stack``): questions asked
+in the product's setting (never the gold sets), and each reader alone measured on them.
 
     python -m eval.probe_stack --data ../shared/training --late ~/.cache/exhibitqa/late/eval-int8
     python -m eval.probe_stack --train-records 10     # also the training records' questions (≈ 1 h)
 
-Each sampled validation question is asked of the indexed validation record (``eval.record_groups``);
-one row keeps, per candidate, the shipped reader's score (and a second reader's, if given), the
-coverage prefilter's and the scorer's order, and which candidates are right. Then it
-measures, for each reader: reading the prefilter's first n; reading the scorer's top candidates
-instead; and a per-candidate logistic stack of the reader's score with the two orders and the
-scorer's support, cross-validated 5-fold by question (a design's worth) and, with
-``--train-records N``, fitted on questions asked of N training records (as ``eval.fit_stack``
-fits the shipped one, which reads the same rows). Rows are kept under ~/.cache/exhibitqa/stack-rows,
-a folder per reader model, so a retrained reader is asked again and a cut-off run resumes.
+Each question is asked of its indexed record (``eval.record_groups``): the validation articles,
+a training record, or a CUAD contract. One row keeps, per candidate, the shipped reader's score
+(and a second reader's, if given), the coverage and the scorer's order and probabilities, and
+which candidates are right. Run alone it measures each reader reading the prefilter's first n or
+the scorer's top candidates. Rows are kept under ~/.cache/exhibitqa/stack-rows, a folder per
+reader model, so a retrained reader is asked again and a cut-off run resumes.
 """
 
 from __future__ import annotations
@@ -73,55 +70,9 @@ def _best(rows: list[dict[str, Any]], name: str, order: str, n: int) -> tuple[np
     return np.asarray(best), np.asarray(right)
 
 
-def _features(
-    rows: list[dict[str, Any]], name: str, with_scorer: bool
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Per candidate (what either order reads): the reader's score, its coverage rank and
-    (optionally) the scorer's pick, whether the scorer ranked it, and the scorer's support;
-    its label, and its question's row."""
-    x, y, q = [], [], []
-    for qi, r in enumerate(rows):
-        cov = {c: i for i, c in enumerate(r["cov_order"])}
-        sc = {c: i for i, c in enumerate(r["scorer_order"])}
-        for c in sorted(set(r["cov_order"][:8]) | set(r["scorer_order"])):
-            f = [r[name][c], cov[c]]
-            if with_scorer:
-                f += [float(sc.get(c) == 0), float(c in sc), float(np.log(max(r["today_support"], 1e-4)))]
-            x.append(f)
-            y.append(int(r["y"][c]))
-            q.append(qi)
-    return np.asarray(x), np.asarray(y), np.asarray(q)
-
-
-def stacked(
-    rows: list[dict[str, Any]], name: str, with_scorer: bool, train: list[dict[str, Any]] | None = None
-) -> tuple[np.ndarray, np.ndarray]:
-    """Per question: the stack's best candidate probability and whether that candidate is right.
-    Fitted on ``train`` rows when given, else 5-fold by question on ``rows`` themselves."""
-    from sklearn.linear_model import LogisticRegression
-
-    xa, ya, qa = _features(rows, name, with_scorer)
-    p = np.zeros(len(xa))
-    if train is not None:
-        xt, yt, _ = _features(train, name, with_scorer)
-        p = LogisticRegression(C=1.0, max_iter=1000).fit(xt, yt).predict_proba(xa)[:, 1]
-    else:
-        for k in range(5):
-            test = qa % 5 == k
-            m = LogisticRegression(C=1.0, max_iter=1000).fit(xa[~test], ya[~test])
-            p[test] = m.predict_proba(xa[test])[:, 1]
-    best, right = np.zeros(len(rows)), np.zeros(len(rows), dtype=bool)
-    for qi in range(len(rows)):
-        idx = np.flatnonzero(qa == qi)
-        if len(idx):
-            j = idx[np.argmax(p[idx])]
-            best[qi], right[qi] = p[j], bool(ya[j])
-    return best, right
-
-
-def report(
-    rows: list[dict[str, Any]], readers: list[str], train: list[dict[str, Any]] | None = None
-) -> dict[str, dict[str, float]]:
+def report(rows: list[dict[str, Any]], readers: list[str]) -> dict[str, dict[str, float]]:
+    """Each reader alone, reading the prefilter's first n or the scorer's top candidates (the
+    stacked designs are measured by ``eval.fit_stack``, with the shipped stack's own code)."""
     absent = np.asarray([r["absent"] for r in rows])
     out = {
         "scorer": figures(
@@ -131,12 +82,6 @@ def report(
     for name in readers:
         variants = {f"{name}: prefilter's first {n}": _best(rows, name, "cov_order", n) for n in (6, 8)}
         variants[f"{name}: the scorer's top candidates"] = _best(rows, name, "scorer_order", 8)
-        variants[f"{name} + coverage rank, stacked"] = stacked(rows, name, False)
-        variants[f"{name} + coverage rank + scorer, stacked"] = stacked(rows, name, True)
-        if train:
-            variants[f"{name} + coverage rank + scorer, trained on training records"] = stacked(
-                rows, name, True, train
-            )
         for label, (best, right) in variants.items():
             # A question naming what the record never mentions is refused by rule, as answering does.
             out[label] = figures(np.where(absent, -99.0, best), right, rows)
@@ -219,8 +164,8 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     readers = {"shipped": FOLDER} | ({"late": args.late} if args.late else {})
     rows = validation_rows(args.data, readers, args.n, args.seed, args.work)
-    train = training_rows(args.data, readers, args.train_records, args.n, args.seed, args.work)
-    table = report(rows, [k for k in readers if k in rows[0]], train or None)
+    train = training_rows(args.data, readers, args.train_records, args.n, args.seed, args.work)  # collected
+    table = report(rows, [k for k in readers if k in rows[0]])
     for label, f in table.items():
         print(f"{label:48s} " + " ".join(f"{k}={v:.3f}" for k, v in f.items() if k != "threshold_score"))
     print(json.dumps({"questions": len(rows), "training_questions": len(train)}), file=sys.stderr)
