@@ -29,6 +29,7 @@ from eval.record_groups import judged, validation_split
 from eval.train_reader import WORK, base_model_path, make_model
 from eval.train_scorer import Split
 from qa.answering.reader import FOLDER
+from qa.answering.stack import by_coverage
 from qa.settings import Settings
 
 
@@ -163,7 +164,7 @@ def kept(row: dict[str, Any], n: int | None) -> list[int]:
     cov = row["cov"]
     if n is None or len(cov) <= n:
         return list(range(len(cov)))
-    return sorted(sorted(range(len(cov)), key=lambda i: -cov[i])[:n])
+    return sorted(by_coverage(cov)[:n])
 
 
 def reader_outcomes(

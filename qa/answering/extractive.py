@@ -31,7 +31,7 @@ from qa.answering.features import (
 from qa.answering.reader import Reader, reader_text
 from qa.answering.reader import load as load_reader
 from qa.answering.scorer import Linear, Scorer, load, sigmoid
-from qa.answering.stack import Seen, read_set
+from qa.answering.stack import Seen, by_coverage, read_set
 from qa.errors import ConfigError
 from qa.questions import BACKWARD_RE, CAUSAL_RE, asks_reason
 from qa.settings import Settings
@@ -91,14 +91,22 @@ class ExtractiveAnswerer:
             # However close the rest of the wording, a record that never names the thing
             # asked about cannot answer it.
             return Judgement((), 0.0, q.kind.kind, "the record never mentions " + ", ".join(q.absent))
-        scored = self._score(question, q, passages, tools)
+        every = candidates(passages, q)
+        scored = self._score(question, q, passages, every, tools)
         if self.reader is None:
             return scored
-        return self._stacked(question, q, candidates(passages, q), scored, tools)
+        return self._stacked(question, q, every, scored, tools)
 
-    def _score(self, question: str, q: Question, passages: Sequence[Passage], tools: Toolkit) -> Judgement:
-        """The feature scorer's judgement."""
-        cands = [c for c in candidates(passages, q) if c.type_match]
+    def _score(
+        self,
+        question: str,
+        q: Question,
+        passages: Sequence[Passage],
+        every: Sequence[Candidate],
+        tools: Toolkit,
+    ) -> Judgement:
+        """The feature scorer's judgement of ``every`` candidate of ``passages``."""
+        cands = [c for c in every if c.type_match]
         if not cands:
             return Judgement((), 0.0, q.kind.kind, f"no retrieved sentence holds a {q.kind.kind} fact")
         pcos = tools.closeness(question, [(p.paragraph.exhibit, p.paragraph.number) for p in passages])
@@ -177,7 +185,9 @@ class ExtractiveAnswerer:
         q = read_question(question, tools)
         every = candidates(passages, q)
         if self.reader is not None:
-            judged = self._stacked(question, q, every, self._score(question, q, passages, tools), tools)
+            judged = self._stacked(
+                question, q, every, self._score(question, q, passages, every, tools), tools
+            )
             return [s.candidate for s in judged.ranked[:n]]
         cands = [c for c in every if c.type_match] or every
         if not cands:
@@ -258,8 +268,7 @@ class ExtractiveAnswerer:
 def reading_order(weights: dict[str, float], views: Sequence[str]) -> list[int]:
     """Candidates by how much of the question's idf-weighted terms their text (with its context)
     covers, most first; ties keep retrieval order."""
-    cov = coverages(weights, views)
-    return sorted(range(len(views)), key=lambda i: -cov[i])  # stable: earlier (higher-ranked) first
+    return by_coverage(coverages(weights, views))
 
 
 def coverages(weights: dict[str, float], views: Sequence[str]) -> list[float]:

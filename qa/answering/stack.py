@@ -57,18 +57,22 @@ class Seen:
     support: float  # the scorer's support for its pick
 
 
+def by_coverage(coverage: Sequence[float]) -> list[int]:
+    """Candidates by coverage of the question, most first; ties keep retrieval order."""
+    return sorted(range(len(coverage)), key=lambda i: -coverage[i])  # stable
+
+
 def read_set(coverage: Sequence[float], scorer_order: Sequence[int], n: int) -> list[int]:
     """What the reader reads: the ``n`` candidates covering most of the question, and every
     candidate the scorer ranked (its short list holds the answer where coverage misses it)."""
-    by_coverage = sorted(range(len(coverage)), key=lambda i: -coverage[i])  # stable: retrieval order
-    return sorted(set(by_coverage[:n]) | set(scorer_order))
+    return sorted(set(by_coverage(coverage)[:n]) | set(scorer_order))
 
 
 def pick_rows(seen: Seen) -> np.ndarray:
     """One row of ``PICK_FEATURES`` per read candidate."""
     if not seen.read:
         return np.zeros((0, len(PICK_FEATURES)))
-    rank = {c: r for r, c in enumerate(sorted(range(len(seen.coverage)), key=lambda i: -seen.coverage[i]))}
+    rank = {c: r for r, c in enumerate(by_coverage(seen.coverage))}
     p = dict(zip(seen.scorer_order, seen.scorer_p, strict=True))
     top_reader, top_cov = max(seen.reader), max(seen.coverage)
     pick = seen.scorer_order[0] if seen.scorer_order else -1
