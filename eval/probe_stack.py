@@ -25,7 +25,16 @@ from typing import Any
 import numpy as np
 
 from eval.fit_reader import figures
-from eval.record_groups import contract_records, judged, training_records, validation_split
+from eval.record_groups import (
+    ANALYST,
+    ANALYST_TRAINING,
+    analyst_split,
+    analyst_training_records,
+    contract_records,
+    judged,
+    training_records,
+    validation_split,
+)
 from eval.train_scorer import Split
 from qa.settings import Settings
 
@@ -107,6 +116,42 @@ def validation_rows(
         split.items = random.Random(seed).sample(split.items, min(n, len(split.items)))
         _write(done, collect(split, work, readers))
     return list(json.loads(done.read_text()))
+
+
+def analyst_rows(
+    data: Path,
+    readers: dict[str, Path],
+    n: int = 800,
+    seed: int = 13,
+    work: Path = WORK,
+    path: Path = ANALYST,
+) -> list[dict[str, Any]]:
+    """Rows of the questions written here in an analyst's style (collected once per reader model
+    and version of the questions)."""
+    done = rows_folder(readers, n, seed) / f"analyst-{hashlib.md5(path.read_bytes()).hexdigest()[:8]}.json"
+    if not done.exists():
+        _write(done, collect(analyst_split(data, seed, path), work, readers))
+    return list(json.loads(done.read_text()))
+
+
+def analyst_training_rows(
+    data: Path,
+    readers: dict[str, Path],
+    n: int = 800,
+    seed: int = 13,
+    work: Path = WORK,
+    path: Path = ANALYST_TRAINING,
+) -> list[dict[str, Any]]:
+    """Rows of the analyst-style questions written about training articles, asked of the training
+    records holding them (one file per record and version of the questions)."""
+    version = hashlib.md5(path.read_bytes()).hexdigest()[:8]
+    rows: list[dict[str, Any]] = []
+    for record in analyst_training_records(data, seed, path):
+        done = rows_folder(readers, n, seed) / f"analyst-{record.name}-{version}.json"
+        if not done.exists():
+            _write(done, collect(record, work, readers))
+        rows += json.loads(done.read_text())
+    return rows
 
 
 def training_rows(

@@ -162,6 +162,49 @@ def validation_split(data: Path, seed: int) -> Split:
     return article_split("reader-validation", articles, random.Random(seed))
 
 
+MADE = Path(__file__).parent / "made"  # questions written here: see made/README.md
+ANALYST = MADE / "analyst_questions.jsonl"  # about the validation articles
+ANALYST_TRAINING = MADE / "analyst_training_questions.jsonl"  # about training articles
+
+
+def _made_items(path: Path, articles: Sequence[tuple[str, list[str]]]) -> list[Item]:
+    """The questions of ``path`` about these articles. Each line names its article and paragraph;
+    near-misses of the articles' own facts count as synthetic, like the near-miss twins."""
+    contexts = dict(articles)
+    return [
+        Item(
+            q["id"],
+            q["question"],
+            contexts[q["article"]][q["paragraph"]],
+            (q["answer"],) if q["answer"] else (),
+            q["kind"] == "near-miss",
+        )
+        for q in map(json.loads, path.read_text("utf-8").splitlines())
+        if q["article"] in contexts
+    ]
+
+
+def analyst_split(data: Path, seed: int, path: Path = ANALYST) -> Split:
+    """The validation articles' record asked the questions written here in an analyst's style
+    (long, multi-clause)."""
+    split = validation_split(data, seed)
+    split.name = "analyst-validation"
+    split.items = _made_items(path, split.articles)
+    return split
+
+
+def analyst_training_records(data: Path, seed: int, path: Path = ANALYST_TRAINING) -> list[Split]:
+    """The training records (as ``training_records`` makes them, so their indexes are shared)
+    asked the analyst-style questions written about their articles; records with none are left out."""
+    out = []
+    for make in training_records(data, seed):
+        record = make()
+        record.items = _made_items(path, record.articles)
+        if record.items:
+            out.append(record)
+    return out
+
+
 def contract_records(data: Path, seed: int, contracts: int = 12, split: str = "validation") -> list[Split]:
     """CUAD contracts of ``split`` (``reader_data``'s: the reader never trained on the validation
     ones), one record each, asked every clause question; one is answerable when the contract has
