@@ -106,6 +106,29 @@ def test_the_support_row_describes_the_highest_logit(logits: list[float], pick: 
     assert row["scorer's support (log)"] == pytest.approx(np.log(0.3))
 
 
+@pytest.mark.parametrize(
+    ("reader", "relative"),
+    [
+        ((1.5, -0.5), 1.0),  # median of two is their mean
+        ((2.0, 0.0, -1.0), 2.0),
+        ((-3.0, -3.5, -4.0), 0.5),  # low throughout, yet clearly ahead: the same as higher scores
+        ((0.7,), 0.0),  # alone: nothing to stand out from
+    ],
+)
+def test_the_support_row_sets_the_best_reader_score_against_the_median_read(
+    reader: tuple[float, ...], relative: float
+) -> None:
+    s = _seen(
+        read=tuple(range(len(reader))),
+        reader=reader,
+        coverage=(0.5,) * len(reader),
+        scorer_order=(),
+        scorer_p=(),
+    )
+    row = dict(zip(SUPPORT_FEATURES, support_row(s, np.asarray(reader)), strict=True))
+    assert row["best reader score minus the median read"] == pytest.approx(relative)
+
+
 def test_a_lone_candidate_leads_by_a_fixed_margin() -> None:
     s = _seen(read=(0,), reader=(1.0,))
     assert support_row(s, np.asarray([0.2]))[1] == pytest.approx(4.0)

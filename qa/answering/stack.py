@@ -37,6 +37,7 @@ SUPPORT_FEATURES = (
     "pick logit minus the runner-up's",
     "reader score of the pick",
     "best reader score",
+    "best reader score minus the median read",
     "scorer's support (log)",
     "scorer's probability of the pick",
     "pick is the scorer's",
@@ -107,6 +108,9 @@ def support_row(seen: Seen, logits: np.ndarray) -> np.ndarray:
             logits[j] - second,
             seen.reader[j],
             max(seen.reader),
+            # Relative to the rest of what was read: a record whose text the reader scores low
+            # throughout (messy extraction, long sentences) is not taken for one that does not answer.
+            max(seen.reader) - float(np.median(seen.reader)),
             math.log(min(max(seen.support, 1e-4), 1 - 1e-4)),
             p.get(c, 0.0),
             float(bool(seen.scorer_order) and seen.scorer_order[0] == c),
