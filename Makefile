@@ -53,11 +53,13 @@ eval: $(STAMP) index index-record2
 	$(BIN)/exhibitqa --store $(RECORD2_STORE) eval --gold eval/gold/record2.jsonl --out eval/results/record2
 	$(BIN)/python -m eval.docs eval/results/exhibits_61_70 eval/results/record2
 
-# The reader (EXHIBITQA_JUDGE=reader) on both gold sets beside the scorer's `make eval` reports,
-# their answer latency side by side, and the reader's card rewritten with the table.
+# The other judges (EXHIBITQA_JUDGE=scorer, =reader) on both gold sets beside the default's
+# `make eval` reports, their answer latency side by side, and the reader's card rewritten with the table.
 eval-reader: eval
-	EXHIBITQA_JUDGE=reader $(BIN)/exhibitqa --store $(STORE) eval --out eval/results/reader_exhibits_61_70
-	EXHIBITQA_JUDGE=reader $(BIN)/exhibitqa --store $(RECORD2_STORE) eval --gold eval/gold/record2.jsonl --out eval/results/reader_record2
+	for j in scorer reader; do \
+	  EXHIBITQA_JUDGE=$$j $(BIN)/exhibitqa --store $(STORE) eval --out eval/results/$${j}_exhibits_61_70 && \
+	  EXHIBITQA_JUDGE=$$j $(BIN)/exhibitqa --store $(RECORD2_STORE) eval --gold eval/gold/record2.jsonl --out eval/results/$${j}_record2 || exit 1; \
+	done
 	EXHIBITQA_STORE=$(STORE) $(BIN)/python -m eval.judge_race --out eval/results
 	$(BIN)/python -m eval.reader_card --results eval/results
 

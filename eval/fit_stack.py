@@ -35,6 +35,7 @@ from eval.probe_stack import (
 from eval.reader_card import with_section
 from eval.train_scorer import load_squad
 from qa.answering.scorer import Linear
+from qa.answering.scorer import load as load_scorer
 from qa.answering.stack import PICK_FEATURES, SUPPORT_FEATURES, Seen, Stack, pick_rows, read_set, support_row
 
 VALIDATION_SETS = {  # what each validation set is, for the card
@@ -128,6 +129,24 @@ def at_threshold(stack: Stack, rows: list[dict[str, Any]], threshold: float) -> 
         "answerable_refused": round(float(refused[answerable].mean()), 3),
         "unanswerable_refused": round(float(refused[~answerable].mean()), 3),
         "answered_and_right": round(float((~refused & right)[answerable].mean()), 3),
+    }
+
+
+def picked_at_scorer(stack: Stack, rows: list[dict[str, Any]], threshold: float) -> dict[str, float]:
+    """The default judge ("pick") on one validation set: the stack's sentence, refused when the
+    scorer's support is below the scorer's own ``threshold``; beside the scorer alone."""
+    answerable = np.asarray([r["answerable"] for r in rows])
+    real = ~np.asarray([r["synthetic"] for r in rows])
+    answered = np.asarray([not r["absent"] and r["today_support"] >= threshold for r in rows])
+    scorer = np.asarray([r["today_right"] for r in rows])
+    _, pick = outcomes(stack, rows)
+    return {
+        "answerable_refused": round(float((~answered)[answerable].mean()), 3),
+        "unanswerable_refused": round(float((~answered)[~answerable & real].mean()), 3),
+        "scorer_first": round(float(scorer[answerable].mean()), 3),
+        "pick_first": round(float(pick[answerable].mean()), 3),
+        "scorer_answered_and_right": round(float((answered & scorer)[answerable].mean()), 3),
+        "pick_answered_and_right": round(float((answered & pick)[answerable].mean()), 3),
     }
 
 
@@ -230,6 +249,8 @@ def main(argv: list[str] | None = None) -> int:
     report["chosen_label"] = _label(n, t)
     report["curve"] = curve_points(support, right, every)
     report["at_threshold"] = {k: at_threshold(stack, v, threshold) for k, v in sets.items()}
+    scorer_threshold = load_scorer().threshold
+    report["pick"] = {k: picked_at_scorer(stack, v, scorer_threshold) for k, v in sets.items()}
     report["weights"] = {
         "pick": dict(zip(PICK_FEATURES, np.round(stack.pick.coef, 3).tolist(), strict=True)),
         "support": dict(zip(SUPPORT_FEATURES, np.round(stack.support.coef, 3).tolist(), strict=True)),
@@ -305,6 +326,22 @@ def card_section(report: dict[str, Any]) -> str:
             "| design | unanswerable refused | answer sentence first | answered and right |",
             "|---|---|---|---|",
             *(f"| {label} | {m[0]:.3f} | {m[1]:.3f} | {m[2]:.3f} |" for label, m in report["merit"].items()),
+        ]
+    if "pick" in report:
+        lines += [
+            "",
+            "**The default judge (`pick`)**: this stack's sentence, refused exactly when the scorer alone refuses",
+            "(the scorer's support below its own threshold):",
+            "",
+            "| validation set | answerable refused | unanswerable refused | answer sentence first: scorer / pick "
+            "| answered and right: scorer / pick |",
+            "|---|---|---|---|---|",
+            *(
+                f"| {name} | {f['answerable_refused']:.3f} | {f['unanswerable_refused']:.3f} | "
+                f"{f['scorer_first']:.3f} / {f['pick_first']:.3f} | "
+                f"{f['scorer_answered_and_right']:.3f} / {f['pick_answered_and_right']:.3f} |"
+                for name, f in report["pick"].items()
+            ),
         ]
     lines += [
         "",

@@ -1,8 +1,10 @@
-"""The reader against the feature scorer, side by side in one process: ``python -m eval.judge_race``.
+"""The judges side by side in one process: ``python -m eval.judge_race``.
 
-Each gold question is asked twice in turn, extractive mode, once judged by the feature scorer
-(``judge="scorer"``) and once by the reader, so both see the same machine load, caches and
-index (each question's embeddings forgotten before each run); reports each one's answer latency (p50 / p95) and the ratio. Answers are not scored here
+Each gold question is asked in turn, extractive mode, by each judge: the feature scorer alone
+(``judge="scorer"``), the default (``"pick"``: the reader's stack picks, the scorer's support
+refuses) and ``"reader"``, so all see the same machine load, caches and index (each question's
+embeddings forgotten before each run); reports each one's answer latency (p50 / p95) and its
+ratio to the scorer's. Answers are not scored here
 (that is ``exhibitqa eval``); this measures time only. Writes ``judge_race.json``.
 """
 
@@ -22,7 +24,10 @@ from qa.settings import Settings
 
 
 def race(questions: list[str], settings: Settings) -> dict[str, Any]:
-    judges = {j: settings.model_copy(update={"judge": j, "mode": "extractive"}) for j in ("scorer", "reader")}
+    judges = {
+        j: settings.model_copy(update={"judge": j, "mode": "extractive"})
+        for j in ("scorer", "pick", "reader")
+    }
     for s in judges.values():
         ask(questions[0], settings=s)  # load models and the index before timing
     ms: dict[str, list[float]] = {j: [] for j in judges}
@@ -37,7 +42,7 @@ def race(questions: list[str], settings: Settings) -> dict[str, Any]:
     out: dict[str, Any] = {"questions": len(questions)}
     for j, xs in ms.items():
         out[j] = {"p50_ms": round(float(np.median(xs)), 1), "p95_ms": round(float(np.quantile(xs, 0.95)), 1)}
-    out["p50_ratio"] = round(out["reader"]["p50_ms"] / out["scorer"]["p50_ms"], 2)
+    out["p50_ratio"] = {j: round(out[j]["p50_ms"] / out["scorer"]["p50_ms"], 2) for j in ("pick", "reader")}
     return out
 
 

@@ -43,7 +43,9 @@ def probe(
 
     s = settings.model_copy(update={"store": store})
     retriever = Retriever(s)
-    answerer = ExtractiveAnswerer(s)
+    answerer = ExtractiveAnswerer(
+        s.model_copy(update={"judge": "scorer"})
+    )  # the opinion is fitted on its support
     done = set()
     if out.exists():
         done = {json.loads(line)["qid"] for line in out.read_text(encoding="utf-8").splitlines() if line}

@@ -63,17 +63,20 @@ def with_gold(card: str, results: Path) -> str:
     return head.rstrip("\n") + "\n" + "".join(line + "\n" for line in gold_table(results))
 
 
+JUDGES = ("scorer", "pick", "reader")  # settings.judge: the feature scorer, the default, the stack alone
+
+
 def gold_table(results: Path) -> list[str]:
     """The judges side by side on the gold sets (evaluation only), if both were run."""
     runs = {
-        (name, judge): results / (stem if judge == "scorer" else f"reader_{stem}") / "report.json"
+        (name, judge): results / (stem if judge == "pick" else f"{judge}_{stem}") / "report.json"
         for stem, name in GOLD_SETS.items()
-        for judge in ("scorer", "reader")
+        for judge in JUDGES
     }
     if not all(p.exists() for p in runs.values()):
         return []
     rep = {key: json.loads(p.read_text("utf-8")) for key, p in runs.items()}
-    cols = [(name, judge) for name in GOLD_SETS.values() for judge in ("scorer", "reader")]
+    cols = [(name, judge) for name in GOLD_SETS.values() for judge in JUDGES]
 
     def row(label: str, cell: Any) -> str:
         return f"| {label} | " + " | ".join(cell(rep[c]) for c in cols) + " |"
@@ -82,7 +85,8 @@ def gold_table(results: Path) -> list[str]:
         "",
         GOLD_HEADING,
         "",
-        "`make eval-reader`: extractive, k = 8, the same stores, each judge at its own validation threshold.",
+        "`make eval` (pick, the default) and `make eval-reader` (scorer, reader): extractive, k = 8, the same",
+        "stores, each judge at its own validation threshold (pick refuses at the scorer's).",
         "",
         "| | " + " | ".join(f"{n}: {j}" for n, j in cols) + " |",
         "|---|" + "---|" * len(cols),
@@ -109,8 +113,9 @@ def gold_table(results: Path) -> list[str]:
         lines += [
             "",
             f"Answer latency side by side in one process (`python -m eval.judge_race`, {t['questions']} sample "
-            f"questions): scorer p50 / p95 {t['scorer']['p50_ms']:.0f} / {t['scorer']['p95_ms']:.0f} ms, "
-            f"reader {t['reader']['p50_ms']:.0f} / {t['reader']['p95_ms']:.0f} ms.",
+            "questions), p50 / p95: "
+            + ", ".join(f"{j} {t[j]['p50_ms']:.0f} / {t[j]['p95_ms']:.0f} ms" for j in JUDGES if j in t)
+            + ".",
         ]
     return lines
 
@@ -153,14 +158,16 @@ DESIGN = {
 
 STATUS = {
     "cross": [
-        "**Status: opt-in (`EXHIBITQA_JUDGE=reader`), not the default.** It judges through a stack with the",
-        "feature scorer (next section): on both validation sets (SQuAD articles, CUAD contracts) the stack picks",
-        "the answer sentence more often and refuses more unanswerable questions than the scorer alone, but on the",
-        "project's gold sets it refuses worse (the gold table at the end): its scores sit lower on long questions",
-        "about long report sentences than on either validation set, so the validation threshold refuses many",
-        "answerable gold questions. A known failure, kept as a strict xfail in `tests/test_reader.py`: the reader",
-        "misses the paraphrase 'join' = 'became a member of'. Alone, it rates a sentence by the one before it",
-        "(which it reads as context); the stack sets that right on the test's record.",
+        "**Status: its stack picks the sentence by default (`EXHIBITQA_JUDGE=pick`); whether to answer stays the",
+        "feature scorer's.** On all three validation sets (SQuAD articles, CUAD contracts, long questions written",
+        "here in an analyst's style) the stack (next section) puts the answer sentence first more often than the",
+        "scorer alone, so by default it chooses what is quoted, and the scorer's support and threshold decide",
+        "refusal, exactly as before. With `EXHIBITQA_JUDGE=reader` the stack's own support decides too: it refuses",
+        "far more unanswerable CUAD questions and somewhat more SQuAD ones, fewer of the analyst questions, and on",
+        "the project's gold sets (the table at the end) it refuses more answerable questions, so it stays opt-in. A",
+        "known failure, kept as a strict xfail in `tests/test_reader.py`: the reader misses the paraphrase 'join' =",
+        "'became a member of'. Alone, it rates a sentence by the one before it (which it reads as context); the",
+        "stack sets that right on the test's record.",
     ],
     "late": [
         "**Status: opt-in (`EXHIBITQA_JUDGE=reader`), not the default** (tables below: validation, then the",

@@ -84,15 +84,17 @@ class Settings(BaseSettings):
         description=(
             "Refuse an extractive answer whose support (the judge's probability that it is right) "
             "is below this; unset: the threshold chosen on the judge's validation split "
-            "(qa/answering/reader/reader.md, or scorer.md with judge=scorer). Higher refuses more."
+            "(scorer.md, or qa/answering/reader/reader.md with judge=reader). Higher refuses more."
         ),
     )
-    judge: Literal["scorer", "reader"] = Field(
-        "scorer",
+    judge: Literal["scorer", "reader", "pick"] = Field(
+        "pick",
         description=(
-            "What picks the sentence quoted and sets the support in extractive mode: 'scorer', the "
-            "feature scorer (qa/answering/scorer.md), or 'reader', the cross-encoder trained here "
-            "(qa/answering/reader/reader.md, which says how it compares; opt-in). The "
+            "What picks the sentence quoted and sets the support in extractive mode: 'pick' (default), "
+            "the cross-encoder trained here stacked with the feature scorer picks the sentence and the "
+            "scorer's support decides whether to answer; 'scorer', the feature scorer alone "
+            "(qa/answering/scorer.md); 'reader', the stack picks and its own support decides "
+            "(qa/answering/reader/reader.md says how each compares). The "
             "writing modes and extractive+check always use the scorer, which they were measured with."
         ),
     )

@@ -207,10 +207,11 @@ def test_the_reading_order_puts_the_candidates_covering_most_of_the_question_fir
     assert sorted(reading_order(q.weights, views)[:n]) == expected
 
 
-def test_the_reader_judges_extractive_answers_only_when_asked() -> None:
+def test_the_reader_reads_unless_the_scorer_judges_alone() -> None:
     from qa.answering.extractive import ExtractiveAnswerer
 
-    assert ExtractiveAnswerer(Settings()).reader is None
+    assert ExtractiveAnswerer(Settings(judge="scorer")).reader is None
+    assert ExtractiveAnswerer(Settings()).reader is not None  # the default judge, "pick", reads
     reader = ExtractiveAnswerer(Settings(judge="reader"))
     assert reader.reader is not None and reader.threshold == reader.reader.threshold
     record = Embedded(["The mill was opened in 2016 by Acme Steel.", "Shipyards bought 640 tonnes of plate."])
@@ -220,3 +221,27 @@ def test_the_reader_judges_extractive_answers_only_when_asked() -> None:
         "Shipyards bought 640 tonnes of plate.",
     }
     assert 0.0 <= judged.support <= 1.0
+
+
+def test_the_pick_judge_quotes_the_stacks_sentence_and_refuses_as_the_scorer_does() -> None:
+    """judge="pick": the sentence is the stack's (as with judge="reader"), the support and the
+    threshold are the feature scorer's, so refusals are exactly the scorer's."""
+    from qa.answering.extractive import ExtractiveAnswerer
+
+    record = Embedded(
+        [
+            "The mill was opened in 2016 by Acme Steel. It makes plate for ships.",
+            "Shipyards bought 640 tonnes of plate from the mill in 2021. Prices rose later.",
+        ]
+    )
+    judges = {j: ExtractiveAnswerer(Settings(judge=j)) for j in ("scorer", "reader", "pick")}
+    assert judges["pick"].reader is not None
+    assert judges["pick"].threshold == judges["scorer"].threshold != judges["reader"].threshold
+    for question in (
+        "How much plate did shipyards buy from the mill in 2021?",
+        "Who opened the mill?",
+        "What did the mill pay its workers in 2019?",
+    ):
+        got = {j: a.judge(question, record.passages(), record) for j, a in judges.items()}
+        assert got["pick"].support == got["scorer"].support
+        assert got["pick"].ranked == got["reader"].ranked

@@ -6,13 +6,14 @@ winner's calibrated probability of being right is the answer's support. Below th
 threshold the answerer refuses, and says how close the record came. With ``judge="reader"``
 the reader (qa/answering/reader.py), a cross-encoder trained here, also reads the question with
 the best-covering sentences and the scorer's short list, and the stack (qa/answering/stack.py)
-weighs its scores with the scorer's to pick the sentence and give the support.
+weighs its scores with the scorer's to pick the sentence and give the support; with
+``judge="pick"`` the stack picks the sentence and the scorer's support decides whether to answer.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -71,7 +72,7 @@ class ExtractiveAnswerer:
     def __init__(self, settings: Settings, scorer: Scorer | None = None, reader: Reader | None = None):
         self.settings = settings
         self.scorer = scorer or (load(settings.scorer_path) if settings.scorer_path else load())
-        self.reader = reader or (load_reader() if settings.judge == "reader" else None)
+        self.reader = reader or (load_reader() if settings.judge in ("reader", "pick") else None)
         if self.reader is not None and self.reader.stack is None:
             raise ConfigError(
                 f"The reader in {self.reader.folder} has no stack to judge with: fit one with "
@@ -82,7 +83,9 @@ class ExtractiveAnswerer:
     def threshold(self) -> float:
         if self.settings.refuse_below is not None:
             return self.settings.refuse_below
-        return self.reader.threshold if self.reader is not None else self.scorer.threshold
+        if self.reader is not None and self.settings.judge == "reader":
+            return self.reader.threshold
+        return self.scorer.threshold
 
     def judge(self, question: str, passages: Sequence[Passage], tools: Toolkit) -> Judgement:
         """Rank every sentence of ``passages`` (by the reader, or the scorer's features)."""
@@ -93,9 +96,14 @@ class ExtractiveAnswerer:
             return Judgement((), 0.0, q.kind.kind, "the record never mentions " + ", ".join(q.absent))
         every = candidates(passages, q)
         scored = self._score(question, q, passages, every, tools)
-        if self.reader is None:
+        if self.reader is None or (self.settings.judge == "pick" and not scored.ranked):
             return scored
-        return self._stacked(question, q, every, scored, tools)
+        stacked = self._stacked(question, q, every, scored, tools)
+        if self.settings.judge == "pick":
+            # The stack's sentence, the scorer's support: whether to answer is decided exactly as
+            # the scorer decides it (its threshold too), only the sentence quoted changes.
+            return replace(stacked, support=scored.support)
+        return stacked
 
     def _score(
         self,
