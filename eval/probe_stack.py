@@ -19,6 +19,8 @@ import hashlib
 import json
 import random
 import sys
+from collections.abc import Callable, Iterable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -106,16 +108,39 @@ def rows_folder(readers: dict[str, Path], n: int, seed: int) -> Path:
     return ROWS / h.hexdigest()[:12]
 
 
+def _cached(
+    parts: Iterable[tuple[str, Callable[[], Split]]], readers: dict[str, Path], n: int, seed: int, work: Path
+) -> list[dict[str, Any]]:
+    """The rows of each named split, collected once per reader model into a file of its name; a
+    cut-off run resumes at the split it stopped in."""
+    rows: list[dict[str, Any]] = []
+    for name, make in parts:
+        done = rows_folder(readers, n, seed) / f"{name}.json"
+        if not done.exists():
+            _write(done, collect(make(), work, readers))
+        rows += json.loads(done.read_text())
+    return rows
+
+
 def validation_rows(
     data: Path, readers: dict[str, Path], n: int = 800, seed: int = 13, work: Path = WORK
 ) -> list[dict[str, Any]]:
-    """Rows of ``n`` sampled validation questions (collected once per reader model)."""
-    done = rows_folder(readers, n, seed) / "validation.json"
-    if not done.exists():
+    """Rows of ``n`` sampled validation questions."""
+
+    def sampled() -> Split:
         split = validation_split(data, seed)
         split.items = random.Random(seed).sample(split.items, min(n, len(split.items)))
-        _write(done, collect(split, work, readers))
-    return list(json.loads(done.read_text()))
+        return split
+
+    return _cached([("validation", sampled)], readers, n, seed, work)
+
+
+def _made(split: Split) -> Callable[[], Split]:
+    return lambda: split
+
+
+def _version(path: Path) -> str:
+    return hashlib.md5(path.read_bytes()).hexdigest()[:8]
 
 
 def analyst_rows(
@@ -126,12 +151,10 @@ def analyst_rows(
     work: Path = WORK,
     path: Path = ANALYST,
 ) -> list[dict[str, Any]]:
-    """Rows of the questions written here in an analyst's style (collected once per reader model
-    and version of the questions)."""
-    done = rows_folder(readers, n, seed) / f"analyst-{hashlib.md5(path.read_bytes()).hexdigest()[:8]}.json"
-    if not done.exists():
-        _write(done, collect(analyst_split(data, seed, path), work, readers))
-    return list(json.loads(done.read_text()))
+    """Rows of the questions written here in an analyst's style (per version of the questions)."""
+    return _cached(
+        [(f"analyst-{_version(path)}", partial(analyst_split, data, seed, path))], readers, n, seed, work
+    )
 
 
 def analyst_training_rows(
@@ -143,29 +166,18 @@ def analyst_training_rows(
     path: Path = ANALYST_TRAINING,
 ) -> list[dict[str, Any]]:
     """Rows of the analyst-style questions written about training articles, asked of the training
-    records holding them (one file per record and version of the questions)."""
-    version = hashlib.md5(path.read_bytes()).hexdigest()[:8]
-    rows: list[dict[str, Any]] = []
-    for record in analyst_training_records(data, seed, path):
-        done = rows_folder(readers, n, seed) / f"analyst-{record.name}-{version}.json"
-        if not done.exists():
-            _write(done, collect(record, work, readers))
-        rows += json.loads(done.read_text())
-    return rows
+    records holding them (a file per record and version of the questions)."""
+    records = analyst_training_records(data, seed, path)
+    parts = [(f"analyst-{r.name}-{_version(path)}", _made(r)) for r in records]
+    return _cached(parts, readers, n, seed, work)
 
 
 def training_rows(
     data: Path, readers: dict[str, Path], records: int, n: int = 800, seed: int = 13, work: Path = WORK
 ) -> list[dict[str, Any]]:
-    """Rows of every question asked of the first ``records`` training records; a cut-off run
-    resumes at the record it stopped in."""
-    rows: list[dict[str, Any]] = []
-    for r, record in enumerate(training_records(data, seed)[:records]):
-        done = rows_folder(readers, n, seed) / f"record-{r:03d}.json"
-        if not done.exists():
-            _write(done, collect(record(), work, readers))
-        rows += json.loads(done.read_text())
-    return rows
+    """Rows of every question asked of the first ``records`` training records."""
+    parts = [(f"record-{r:03d}", make) for r, make in enumerate(training_records(data, seed)[:records])]
+    return _cached(parts, readers, n, seed, work)
 
 
 def contract_rows(
@@ -179,13 +191,8 @@ def contract_rows(
 ) -> list[dict[str, Any]]:
     """Rows of every clause question asked of each of ``contracts`` CUAD contracts of ``split`` (a
     record each): the legal domain, beside the SQuAD articles."""
-    rows: list[dict[str, Any]] = []
-    for record in contract_records(data, seed, contracts, split):
-        done = rows_folder(readers, n, seed) / f"{record.name}.json"
-        if not done.exists():
-            _write(done, collect(record, work, readers))
-        rows += json.loads(done.read_text())
-    return rows
+    parts = [(r.name, _made(r)) for r in contract_records(data, seed, contracts, split)]
+    return _cached(parts, readers, n, seed, work)
 
 
 def _write(path: Path, rows: list[dict[str, Any]]) -> None:
