@@ -7,7 +7,8 @@ threshold the answerer refuses, and says how close the record came. With ``judge
 the reader (qa/answering/reader.py), a cross-encoder trained here, also reads the question with
 the best-covering sentences and the scorer's short list, and the stack (qa/answering/stack.py)
 weighs its scores with the scorer's to pick the sentence and give the support; with
-``judge="pick"`` the stack picks the sentence and the scorer's support decides whether to answer.
+``judge="pick"`` (the default) the stack picks the sentence and the scorer's support decides
+whether to answer.
 """
 
 from __future__ import annotations
