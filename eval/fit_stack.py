@@ -120,9 +120,12 @@ def outcomes(stack: Stack, rows: list[dict[str, Any]]) -> tuple[np.ndarray, np.n
     return support, right
 
 
-def at_threshold(stack: Stack, rows: list[dict[str, Any]], threshold: float) -> dict[str, float]:
-    """What the shipped threshold does to one validation set: its own rates of refusal."""
-    support, right = outcomes(stack, rows)
+def at_threshold(
+    judged: tuple[np.ndarray, np.ndarray], rows: list[dict[str, Any]], threshold: float
+) -> dict[str, float]:
+    """What the shipped threshold does to one validation set (``judged``: the stack's outcomes
+    on it): its own rates of refusal."""
+    support, right = judged
     refused = support < threshold
     answerable = np.asarray([r["answerable"] for r in rows])
     return {
@@ -132,14 +135,17 @@ def at_threshold(stack: Stack, rows: list[dict[str, Any]], threshold: float) -> 
     }
 
 
-def picked_at_scorer(stack: Stack, rows: list[dict[str, Any]], threshold: float) -> dict[str, float]:
-    """The default judge ("pick") on one validation set: the stack's sentence, refused when the
-    scorer's support is below the scorer's own ``threshold``; beside the scorer alone."""
+def picked_at_scorer(
+    judged: tuple[np.ndarray, np.ndarray], rows: list[dict[str, Any]], threshold: float
+) -> dict[str, float]:
+    """The default judge ("pick") on one validation set: the stack's sentence (``judged``: its
+    outcomes), refused when the scorer's support is below the scorer's own ``threshold``; beside
+    the scorer alone."""
     answerable = np.asarray([r["answerable"] for r in rows])
     real = ~np.asarray([r["synthetic"] for r in rows])
     answered = np.asarray([not r["absent"] and r["today_support"] >= threshold for r in rows])
     scorer = np.asarray([r["today_right"] for r in rows])
-    _, pick = outcomes(stack, rows)
+    _, pick = judged
     return {
         "answerable_refused": round(float((~answered)[answerable].mean()), 3),
         "unanswerable_refused": round(float((~answered)[~answerable & real].mean()), 3),
@@ -217,12 +223,11 @@ def main(argv: list[str] | None = None) -> int:
         "designs": {"feature scorer alone": {k: _scorer(v) for k, v in sets.items()}},
     }
     designs = {(n, t): fit(train, n, t) for n in READS for t in TARGETS}
-    for (n, t), stack in designs.items():
-        report["designs"][_label(n, t)] = {
-            k: _plain(figures(*outcomes(stack, v), v, args.false_refusals)) for k, v in sets.items()
-        }
-
     outs = {key: {k: outcomes(stack, v) for k, v in sets.items()} for key, stack in designs.items()}
+    for key in designs:
+        report["designs"][_label(*key)] = {
+            k: _plain(figures(*outs[key][k], v, args.false_refusals)) for k, v in sets.items()
+        }
 
     def merit(key: tuple[int, str]) -> tuple[float, ...]:
         # Refusal over the low end of the curve, not at one point of it: a set of 67 unanswerable
@@ -242,15 +247,15 @@ def main(argv: list[str] | None = None) -> int:
     report["merit"] = {_label(*key): [round(x, 4) for x in m] for key, m in merits.items()}
     n, t = max(designs, key=lambda k: (round(merits[k][0], 2), *merits[k][1:]))
     stack = designs[(n, t)]
-    support, right = outcomes(stack, every)
+    support, right = (np.concatenate([outs[(n, t)][k][i] for k in sets]) for i in (0, 1))
     answerable = np.asarray([r["answerable"] for r in every])
     threshold = float(np.quantile(support[answerable], args.false_refusals))
     report["chosen"] = {"read": n, "support_target": t, "threshold": round(threshold, 4)}
     report["chosen_label"] = _label(n, t)
     report["curve"] = curve_points(support, right, every)
-    report["at_threshold"] = {k: at_threshold(stack, v, threshold) for k, v in sets.items()}
+    report["at_threshold"] = {k: at_threshold(outs[(n, t)][k], v, threshold) for k, v in sets.items()}
     scorer_threshold = load_scorer().threshold
-    report["pick"] = {k: picked_at_scorer(stack, v, scorer_threshold) for k, v in sets.items()}
+    report["pick"] = {k: picked_at_scorer(outs[(n, t)][k], v, scorer_threshold) for k, v in sets.items()}
     report["weights"] = {
         "pick": dict(zip(PICK_FEATURES, np.round(stack.pick.coef, 3).tolist(), strict=True)),
         "support": dict(zip(SUPPORT_FEATURES, np.round(stack.support.coef, 3).tolist(), strict=True)),
@@ -294,7 +299,7 @@ def card_section(report: dict[str, Any]) -> str:
         f"Fitted by `python -m eval.fit_stack` on {report['training_questions']:,} questions asked of the training",
         "records (`eval/record_groups.py`; only articles the feature scorer was never trained on) and, of them,",
         f"{report['training_contract_questions']:,} clause questions asked of CUAD training contracts and "
-        f"{report.get('training_analyst_questions', 0):,} long",
+        f"{report['training_analyst_questions']:,} long",
         "questions written here in an analyst's style about training articles (`eval/made/`). The design (how",
         "many are read, what the support is) is the one refusing most unanswerable questions on average over",
         f"{', '.join(f'{fr:.0%}' for fr in MERIT_FR)} false refusals (one point alone is noisy) and over "
@@ -318,32 +323,26 @@ def card_section(report: dict[str, Any]) -> str:
             lines.append(
                 f"| {shown} | {f['top1']:.3f} | {f['refusal_recall_at_fr']:.3f} | {near} | {f['auc']:.3f} | {f['answered_and_right']:.3f} |"
             )
-    if "merit" in report:
-        lines += [
-            "",
-            "What chose the design (means over the validation sets; refusal also over the rates above):",
-            "",
-            "| design | unanswerable refused | answer sentence first | answered and right |",
-            "|---|---|---|---|",
-            *(f"| {label} | {m[0]:.3f} | {m[1]:.3f} | {m[2]:.3f} |" for label, m in report["merit"].items()),
-        ]
-    if "pick" in report:
-        lines += [
-            "",
-            "**The default judge (`pick`)**: this stack's sentence, refused exactly when the scorer alone refuses",
-            "(the scorer's support below its own threshold):",
-            "",
-            "| validation set | answerable refused | unanswerable refused | answer sentence first: scorer / pick "
-            "| answered and right: scorer / pick |",
-            "|---|---|---|---|---|",
-            *(
-                f"| {name} | {f['answerable_refused']:.3f} | {f['unanswerable_refused']:.3f} | "
-                f"{f['scorer_first']:.3f} / {f['pick_first']:.3f} | "
-                f"{f['scorer_answered_and_right']:.3f} / {f['pick_answered_and_right']:.3f} |"
-                for name, f in report["pick"].items()
-            ),
-        ]
     lines += [
+        "",
+        "What chose the design (means over the validation sets; refusal also over the rates above):",
+        "",
+        "| design | unanswerable refused | answer sentence first | answered and right |",
+        "|---|---|---|---|",
+        *(f"| {label} | {m[0]:.3f} | {m[1]:.3f} | {m[2]:.3f} |" for label, m in report["merit"].items()),
+        "",
+        "**The default judge (`pick`)**: this stack's sentence, refused exactly when the scorer alone refuses",
+        "(the scorer's support below its own threshold):",
+        "",
+        "| validation set | answerable refused | unanswerable refused | answer sentence first: scorer / pick "
+        "| answered and right: scorer / pick |",
+        "|---|---|---|---|---|",
+        *(
+            f"| {name} | {f['answerable_refused']:.3f} | {f['unanswerable_refused']:.3f} | "
+            f"{f['scorer_first']:.3f} / {f['pick_first']:.3f} | "
+            f"{f['scorer_answered_and_right']:.3f} / {f['pick_answered_and_right']:.3f} |"
+            for name, f in report["pick"].items()
+        ),
         "",
         "Pick weights (standardised features): "
         + ", ".join(f"{k} {v:+.2f}" for k, v in report["weights"]["pick"].items())
