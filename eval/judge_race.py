@@ -33,8 +33,8 @@ def race(questions: list[str], settings: Settings) -> dict[str, Any]:
     ms: dict[str, list[float]] = {j: [] for j in judges}
     for q in questions:
         for j, s in judges.items():
-            # Both judges embed the question and sentences: whichever ran second would find them
-            # cached, so each starts from scratch.
+            # Every judge embeds the question and sentences: a later one would find them cached,
+            # so each starts from scratch.
             get_retriever(s).clear_caches()
             t0 = time.perf_counter()
             ask(q, settings=s)

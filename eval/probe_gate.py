@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import random
 import sys
 import time
 from pathlib import Path
@@ -24,7 +23,7 @@ import numpy as np
 
 from eval.fit_reader import figures
 from eval.probe_stack import WORK
-from eval.record_groups import analyst_split, index_split, is_right, validation_split
+from eval.record_groups import analyst_split, index_split, is_right, validation_sample
 from qa.settings import Settings
 
 GATES = ("scorer", "stack", "model", "scorer+model")
@@ -39,9 +38,7 @@ def collect(data: Path, which: str, n: int, seed: int, out: Path) -> list[dict[s
     from qa.answering.local import ensure_server
     from qa.answering.opinion import judge_messages, load_opinion, p_answers
 
-    split = analyst_split(data, seed) if which == "analyst" else validation_split(data, seed)
-    if which != "analyst":
-        split.items = random.Random(seed).sample(split.items, min(n, len(split.items)))
+    split = analyst_split(data, seed) if which == "analyst" else validation_sample(data, seed, n)
     settings = Settings()
     retriever = index_split(split, WORK, settings)
     s = settings.model_copy(update={"store": retriever.settings.store})

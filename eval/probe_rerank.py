@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import random
 import sys
 import time
 from pathlib import Path
@@ -25,7 +24,7 @@ from typing import Any
 import numpy as np
 
 from eval.probe_stack import WORK
-from eval.record_groups import analyst_split, index_split, validation_split
+from eval.record_groups import analyst_split, index_split, validation_sample
 from qa.cites import normalize
 from qa.settings import Settings
 
@@ -56,11 +55,7 @@ def probe(
     from qa.answering.reader import load
     from qa.answering.stack import by_coverage
 
-    if analyst:
-        split = analyst_split(data, seed)
-    else:
-        split = validation_split(data, seed)
-        split.items = random.Random(seed).sample(split.items, min(n, len(split.items)))
+    split = analyst_split(data, seed) if analyst else validation_sample(data, seed, n)
     items = [it for it in split.items if it.answers]
     retriever = index_split(split, work, Settings())
     reader = load()

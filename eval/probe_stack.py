@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
-import random
 import sys
 from collections.abc import Callable, Iterable
 from functools import partial
@@ -35,7 +34,7 @@ from eval.record_groups import (
     contract_records,
     judged,
     training_records,
-    validation_split,
+    validation_sample,
 )
 from eval.train_scorer import Split
 from qa.settings import Settings
@@ -126,13 +125,7 @@ def validation_rows(
     data: Path, readers: dict[str, Path], n: int = 800, seed: int = 13, work: Path = WORK
 ) -> list[dict[str, Any]]:
     """Rows of ``n`` sampled validation questions."""
-
-    def sampled() -> Split:
-        split = validation_split(data, seed)
-        split.items = random.Random(seed).sample(split.items, min(n, len(split.items)))
-        return split
-
-    return _cached([("validation", sampled)], readers, n, seed, work)
+    return _cached([("validation", partial(validation_sample, data, seed, n))], readers, n, seed, work)
 
 
 def _made(split: Split) -> Callable[[], Split]:

@@ -162,6 +162,13 @@ def validation_split(data: Path, seed: int) -> Split:
     return article_split("reader-validation", articles, random.Random(seed))
 
 
+def validation_sample(data: Path, seed: int, n: int) -> Split:
+    """``n`` of the validation split's questions, sampled with ``seed``."""
+    split = validation_split(data, seed)
+    split.items = random.Random(seed).sample(split.items, min(n, len(split.items)))
+    return split
+
+
 MADE = Path(__file__).parent / "made"  # questions written here: see made/README.md
 ANALYST = MADE / "analyst_questions.jsonl"  # about the validation articles
 ANALYST_TRAINING = MADE / "analyst_training_questions.jsonl"  # about training articles
@@ -187,8 +194,7 @@ def _made_items(path: Path, articles: Sequence[tuple[str, list[str]]]) -> list[I
 def analyst_split(data: Path, seed: int, path: Path = ANALYST) -> Split:
     """The validation articles' record asked the questions written here in an analyst's style
     (long, multi-clause)."""
-    split = validation_split(data, seed)
-    split.name = "analyst-validation"
+    split = validation_split(data, seed)  # its name too: the same record, indexed once
     split.items = _made_items(path, split.articles)
     return split
 
