@@ -19,15 +19,23 @@ from qa.answering.scorer import Linear, Scorer, sigmoid, support_inputs
 
 EMBED_TOP = 4  # candidates embedded per question before reranking (answer time: ~30 ms each)
 _CS = (0.03, 0.1, 0.3, 1.0, 3.0)
+# The rules answering applies before any scoring: only candidates holding the kind of fact asked
+# for ("kind"); nothing for a question naming what the record never mentions ("absent").
+RULES = ("kind", "absent")
 
 
-def eligible(items: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+def eligible(items: Sequence[dict[str, Any]], rules: Sequence[str] = RULES) -> list[dict[str, Any]]:
     """The items as the answerer sees them: only candidates that hold the kind of fact asked
-    for, and none at all for a question naming what the record never mentions (refused)."""
+    for, and none at all for a question naming what the record never mentions (refused); a rule
+    left out of ``rules`` is not applied (``eval.ablate`` measures what each earns)."""
     out = []
     for it in items:
         x = it["x"]
-        keep = (x[:, INDEX["type_match"]] == 1) & (x[:, INDEX["absent_record"]] == 0)
+        keep = np.ones(len(x), dtype=bool)
+        if "kind" in rules:
+            keep &= x[:, INDEX["type_match"]] == 1
+        if "absent" in rules:
+            keep &= x[:, INDEX["absent_record"]] == 0
         framed = {"xf": it["xf"][keep]} if "xf" in it else {}
         out.append({**it, "x": x[keep], "scos": it["scos"][keep], "y": it["y"][keep], **framed})
     return out
@@ -98,11 +106,15 @@ def _top1(rank: Linear, rerank: Linear, items: Sequence[dict[str, Any]]) -> floa
 
 
 def fit_models(
-    train: list[dict[str, Any]], val: list[dict[str, Any]], false_refusals: float, seed: int
+    train: list[dict[str, Any]],
+    val: list[dict[str, Any]],
+    false_refusals: float,
+    seed: int,
+    rules: Sequence[str] = RULES,
 ) -> tuple[Scorer, dict[str, Any]]:
     """The scorer: regularisation picked on the validation split's top-1 accuracy, calibration
     fit on out-of-fold training predictions, threshold set on validation for ``false_refusals``."""
-    train, val = eligible(train), eligible(val)
+    train, val = eligible(train, rules), eligible(val, rules)
     by_c = {c: _top1(*_fit_pair(train, c, seed), val) for c in _CS}
     c = max(by_c, key=lambda k: (by_c[k], -abs(np.log10(k))))
     rng = np.random.default_rng(seed)
@@ -133,17 +145,17 @@ def fit_models(
 
 
 def fit_pick(
-    train: list[dict[str, Any]], val: list[dict[str, Any]], seed: int
+    train: list[dict[str, Any]], val: list[dict[str, Any]], seed: int, rules: Sequence[str] = RULES
 ) -> tuple[tuple[Linear, Linear], dict[str, Any]]:
     """The pair that picks the sentence, on frame-aware rows, its regularisation picked on the
     validation split's top-1 accuracy (questions with and without their document named)."""
-    train, val = _as_framed(eligible(train)), _as_framed(eligible(val))
+    train, val = _as_framed(eligible(train, rules)), _as_framed(eligible(val, rules))
     by_c = {c: _top1(*_fit_pair(train, c, seed), val) for c in _CS}
     c = max(by_c, key=lambda k: (by_c[k], -abs(np.log10(k))))
     return _fit_pair(train, c, seed), {"C": c, "top1_by_C": {str(k): round(v, 4) for k, v in by_c.items()}}
 
 
-def _picked_right(scorer: Scorer, items: Sequence[dict[str, Any]]) -> np.ndarray:
+def picked_right(scorer: Scorer, items: Sequence[dict[str, Any]]) -> np.ndarray:
     """Per question: whether the sentence the answerer shows holds the answer."""
     return _outcomes(*scorer.picker, _as_framed(items) if scorer.pick else items)[1]
 
@@ -213,7 +225,7 @@ def validate(
     (and, given ``framed_val``, the same questions asked with their document named)."""
     val = eligible(val)
     inputs, _ = _outcomes(scorer.rank, scorer.rerank, val)
-    right = _picked_right(scorer, val)
+    right = picked_right(scorer, val)
     supports = np.asarray([_support(scorer, i) for i in inputs])
     answerable = np.asarray([it["answerable"] for it in val])
     synthetic = np.asarray([it["synthetic"] for it in val])
@@ -236,7 +248,7 @@ def validate(
     if framed_val is not None:
         framed_val = eligible(framed_val)
         f_inputs, _ = _outcomes(scorer.rank, scorer.rerank, framed_val)
-        f_right = _picked_right(scorer, framed_val)
+        f_right = picked_right(scorer, framed_val)
         f_refused = np.asarray([_support(scorer, i) < scorer.threshold for i in f_inputs])
         f_ok = np.asarray([it["answerable"] and not it["synthetic"] for it in framed_val])
         summary["top1_document_named"] = float(f_right[f_ok].mean())

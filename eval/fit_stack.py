@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Collection, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -82,14 +83,29 @@ TARGETS = {  # what the support is: the reader's or the scorer's own, or a model
 }
 
 
-def fit(rows: list[dict[str, Any]], n: int, target: str) -> Stack:
+def _linear_without(x: np.ndarray, y: np.ndarray, names: Sequence[str], drop: Collection[str]) -> Linear:
+    """``_linear`` with the columns named in ``drop`` left out: fitted zeroed, and weighted zero
+    whatever they hold at inference (``eval.ablate`` measures what each input earns)."""
+    cols = [i for i, name in enumerate(names) if name in drop]
+    if not cols:
+        return _linear(x, y)
+    x = x.copy()
+    x[:, cols] = 0.0
+    m = _linear(x, y)
+    mean, scale, coef = m.mean.copy(), m.scale.copy(), m.coef.copy()
+    mean[cols], scale[cols], coef[cols] = 0.0, 1.0, 0.0
+    return Linear(mean, scale, coef, m.intercept)
+
+
+def fit(rows: list[dict[str, Any]], n: int, target: str, drop: Collection[str] = ()) -> Stack:
     """The pick model on every read candidate (right or not); the support model on each question's
     pick, taught ``target``: "right" (the pick answers), "answerable" (the record can answer); or
-    not taught: "reader", the reader's best score alone, or "scorer", the scorer's support."""
+    not taught: "reader", the reader's best score alone, or "scorer", the scorer's support. Inputs
+    named in ``drop`` are left out of either model."""
     views = [(r, s) for r in rows if (s := seen(r, n)) is not None]
     x = np.vstack([pick_rows(s) for _, s in views])
     y = np.asarray([r["y"][c] for r, s in views for c in s.read], dtype=int)
-    pick = _linear(x, y)
+    pick = _linear_without(x, y, PICK_FEATURES, drop)
     q, right, answerable = [], [], []
     for r, s in views:
         logits = pick.logits(pick_rows(s))
@@ -102,7 +118,8 @@ def fit(rows: list[dict[str, Any]], n: int, target: str) -> Stack:
         one = "best reader score" if target == "reader" else "scorer's support (log)"
         support = Linear(np.zeros(k), np.ones(k), np.eye(k)[SUPPORT_FEATURES.index(one)], 0.0)
     else:
-        support = _linear(xq, np.asarray(right if target == "right" else answerable, dtype=int))
+        taught = np.asarray(right if target == "right" else answerable, dtype=int)
+        support = _linear_without(xq, taught, SUPPORT_FEATURES, drop)
     # Whatever it was taught, its logit is calibrated into the probability the answer is right.
     cal = _linear(support.logits(xq)[:, None], np.asarray(right, dtype=int), c=100.0)
     a = float(cal.coef[0] / cal.scale[0])
@@ -179,6 +196,30 @@ def scorer_unseen(data: Path, rows: list[dict[str, Any]]) -> list[dict[str, Any]
     return [r for r in rows if r["article"] not in seen_by_scorer]
 
 
+def stack_rows(
+    data: Path, readers: dict[str, Path], records: int, contracts: int, analyst: bool, all_articles: bool
+) -> tuple[list[dict[str, Any]], dict[str, int], dict[str, list[dict[str, Any]]]]:
+    """The rows the stack is fitted on (with how many are contract and analyst questions) and
+    each validation set's rows; collected once per reader model (``eval.probe_stack``)."""
+    train = training_rows(data, readers, records)
+    made = analyst_training_rows(data, readers) if analyst else []
+    if not all_articles:
+        train, made = scorer_unseen(data, train), scorer_unseen(data, made)
+    squad_questions = len(train)
+    train += contract_rows(data, readers, contracts, split="train")
+    counts = {
+        "training_questions": len(train) + len(made),
+        "training_contract_questions": len(train) - squad_questions,
+        "training_analyst_questions": len(made),
+    }
+    sets = {
+        "SQuAD articles": validation_rows(data, readers),
+        "CUAD contracts": contract_rows(data, readers, contracts),
+        "Analyst questions": analyst_rows(data, readers),
+    }
+    return train + made, counts, sets
+
+
 def main(argv: list[str] | None = None) -> int:
     from qa.answering.reader import FOLDER
 
@@ -201,24 +242,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--dry-run", action="store_true", help="measure and print; write nothing")
     args = p.parse_args(argv)
     readers = {"shipped": args.out}
-    train = training_rows(args.data, readers, args.records)
-    analyst = [] if args.no_analyst else analyst_training_rows(args.data, readers)
-    if not args.all_articles:
-        train, analyst = scorer_unseen(args.data, train), scorer_unseen(args.data, analyst)
-    squad_questions = len(train)
-    train += contract_rows(args.data, readers, args.contracts, split="train")
-    contract_questions = len(train) - squad_questions
-    train += analyst
-    sets = {
-        "SQuAD articles": validation_rows(args.data, readers),
-        "CUAD contracts": contract_rows(args.data, readers, args.contracts),
-        "Analyst questions": analyst_rows(args.data, readers),
-    }
+    train, counts, sets = stack_rows(
+        args.data, readers, args.records, args.contracts, not args.no_analyst, args.all_articles
+    )
     every = [r for rows in sets.values() for r in rows]
     report: dict[str, Any] = {
-        "training_questions": len(train),
-        "training_contract_questions": contract_questions,
-        "training_analyst_questions": len(analyst),
+        **counts,
         "validation_questions": {k: len(v) for k, v in sets.items()},
         "designs": {"feature scorer alone": {k: _scorer(v) for k, v in sets.items()}},
     }

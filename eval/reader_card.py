@@ -35,24 +35,34 @@ def _pct(x: float) -> str:
     return f"{100 * x:.1f}%"
 
 
-STACK_BEGIN = "<!-- stack: written by `python -m eval.fit_stack` -->"
-STACK_END = "<!-- /stack -->"
+# Sections other scripts write into the card, by name (their writers): a rewrite keeps them.
+WRITERS = {"stack": "eval.fit_stack", "ablate": "eval.ablate"}
 
 
-def with_section(card: str, section: str) -> str:
-    """The card with its stack section replaced, or inserted before the data and licences."""
-    block = f"{STACK_BEGIN}\n{section.strip()}\n{STACK_END}\n"
-    if STACK_BEGIN in card and STACK_END in card:
-        return card[: card.index(STACK_BEGIN)] + block + card[card.index(STACK_END) + len(STACK_END) + 1 :]
+def markers(name: str = "stack") -> tuple[str, str]:
+    """The lines that open and close the card's section ``name``."""
+    return f"<!-- {name}: written by `python -m {WRITERS[name]}` -->", f"<!-- /{name} -->"
+
+
+STACK_BEGIN, STACK_END = markers()
+
+
+def with_section(card: str, section: str, name: str = "stack") -> str:
+    """The card with its section ``name`` replaced, or inserted before the data and licences."""
+    begin, end = markers(name)
+    block = f"{begin}\n{section.strip()}\n{end}\n"
+    if begin in card and end in card:
+        return card[: card.index(begin)] + block + card[card.index(end) + len(end) + 1 :]
     at = card.index("## Data and licences")
     return card[:at] + block + "\n" + card[at:]
 
 
-def stack_section(card: str) -> str | None:
-    """The stack's section of a card (``eval.fit_stack`` writes it), if it has one."""
-    if STACK_BEGIN not in card or STACK_END not in card:
+def section_of(card: str, name: str = "stack") -> str | None:
+    """The card's section ``name`` (its writer's), if it has one."""
+    begin, end = markers(name)
+    if begin not in card or end not in card:
         return None
-    return card[card.index(STACK_BEGIN) + len(STACK_BEGIN) : card.index(STACK_END)]
+    return card[card.index(begin) + len(begin) : card.index(end)]
 
 
 GOLD_HEADING = "## On the project's gold sets (evaluation only)"
@@ -254,9 +264,13 @@ def write_card(
     if results is not None:
         lines += gold_table(results)
     card = "\n".join(lines) + "\n"
-    # The stack is fitted after the reader (eval.fit_stack); its section outlives a rewrite.
-    kept = stack_section(path.read_text(encoding="utf-8")) if path.exists() else None
-    path.write_text(with_section(card, kept) if kept else card, encoding="utf-8")
+    # The stack is fitted after the reader (eval.fit_stack), and measured part by part after
+    # that (eval.ablate): their sections outlive a rewrite.
+    before = path.read_text(encoding="utf-8") if path.exists() else ""
+    for name in WRITERS:
+        if (kept := section_of(before, name)) is not None:
+            card = with_section(card, kept, name)
+    path.write_text(card, encoding="utf-8")
 
 
 def main(argv: list[str] | None = None) -> int:

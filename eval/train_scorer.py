@@ -270,6 +270,21 @@ def _load(path: Path) -> list[dict[str, Any]]:
     ]
 
 
+def features(
+    data: Path, cache: Path, seed: int
+) -> tuple[tuple[Split, Split], tuple[list[dict[str, Any]], ...]]:
+    """The two splits, and the rows of their questions asked plainly and with their article named
+    (training, validation, training named, validation named), featurised once into ``cache``."""
+    settings = Settings()
+    train_split, val_split = make_splits(data, seed)
+    train = featurise(train_split, cache, settings)
+    val = featurise(val_split, cache, settings)
+    rng = random.Random(seed)
+    train_named = featurise(framed(train_split, rng), cache, settings, "train-named")
+    val_named = featurise(framed(val_split, rng), cache, settings, "validation-named")
+    return (train_split, val_split), (train, val, train_named, val_named)
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--data", type=Path, default=Path("../shared/training"), help="the training data folder")
@@ -287,13 +302,9 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     from qa.answering.scorer import MODEL_PATH
 
-    settings = Settings()
-    train_split, val_split = make_splits(args.data, args.seed)
-    train = featurise(train_split, args.cache, settings)
-    val = featurise(val_split, args.cache, settings)
-    rng = random.Random(args.seed)
-    train_named = featurise(framed(train_split, rng), args.cache, settings, "train-named")
-    val_named = featurise(framed(val_split, rng), args.cache, settings, "validation-named")
+    (train_split, val_split), (train, val, train_named, val_named) = features(
+        args.data, args.cache, args.seed
+    )
     scorer, choice = fit_models(train, val, args.false_refusals, args.seed)
     pick, choice["pick"] = fit_pick(train + train_named, val + val_named, args.seed)
     scorer = replace(scorer, pick=pick)

@@ -1,0 +1,298 @@
+"""What each part of the judgement earns: every family of the feature scorer's hand features, its
+two rules, its picker pair, and each input of the reader's stack, measured on validation with and
+without it (the reader's card lists the table; parts that earn nothing are deleted).
+
+    python -m eval.ablate --data ../shared/training
+
+- **Scorer parts** are left out by refitting the scorer without them on its own cached training
+  rows (``eval.train_scorer``'s features; ~45 min to make the first time) and measuring it on its
+  validation split (1,360 questions of three SQuAD articles asked of their indexed record). The
+  scorer's support decides refusal in the default judge, so refusal is measured here.
+- **Stack inputs** are left out by refitting the stack (``eval.fit_stack``'s shipped design) on
+  its cached rows and measuring it on its three validation sets; in the default judge the stack's
+  pick chooses the sentence quoted, so "answer sentence first" is measured there.
+
+A part earns its place when leaving it out lowers answer-sentence-first, refusal (averaged over
+5/8/12/20% false refusals, as the stack's design is chosen) or AUC by at least ``EARNS``; the
+gold sets are never read.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from eval.calibrate import RULES, eligible, fit_models, fit_pick, picked_right, supports_of
+from eval.fit_reader import figures
+from eval.fit_stack import MERIT_FR, fit, outcomes, stack_rows
+from eval.reader_card import with_section
+from eval.train_scorer import features
+from qa.answering.features import INDEX
+from qa.answering.stack import PICK_FEATURES, SUPPORT_FEATURES
+from qa.settings import Settings
+
+EARNS = 0.005  # about three validation questions of the smaller splits
+# Committed beside the card, whose table is made from it (a run of one kind of part keeps the other's).
+REPORT = Path(__file__).parents[1] / "qa" / "answering" / "reader" / "ablation.json"
+
+SCORER_FAMILIES = {  # the scorer's features by what they see (qa/answering/features.py)
+    "coverage of the question's terms": ("cov_s", "cov_p", "cov_win", "cov_rel"),
+    "question focus": ("cov_focus", "focus_rel"),
+    "adjacent term pairs": ("bigram_s",),
+    "rarest term missing": ("miss_s", "miss_p"),
+    "names and figures shared": ("names_s", "names_p", "nums_s", "nums_p"),
+    "year conflict": ("year_conflict",),
+    "names the record never uses": ("absent_record",),
+    "kind of fact asked and held": (
+        "type_match",
+        "typed_match",
+        "kind_numeric",
+        "kind_date",
+        "kind_name",
+        "kind_list",
+    ),
+    "negation mismatch": ("neg_mismatch",),
+    "place in the paragraph": ("first", "position"),
+    "sentence shape": ("length", "new_terms", "q_terms"),
+    "retrieval rank and paragraph cosine": ("rank_inv", "pcos", "pcos_rel"),
+    "sentence cosine (4 sentences embedded)": ("scos", "scos_rel"),
+}
+STACK_GROUPS = {  # inputs of the stack that stand or fall together
+    "every input from the feature scorer": (
+        "scorer's pick",
+        "scorer ranked it",
+        "scorer's probability",
+        "scorer's support (log)",
+        "scorer's probability of the pick",
+        "pick is the scorer's",
+    ),
+    "every coverage input": (
+        "coverage rank",
+        "coverage",
+        "coverage minus the best",
+        "coverage of the pick",
+        "best coverage",
+    ),
+}
+
+
+def zeroed(items: Sequence[dict[str, Any]], columns: Sequence[str]) -> list[dict[str, Any]]:
+    """The items with the named feature columns zeroed (a zero column is weighted zero, so the
+    refitted scorer does without it); zeroing the sentence cosines also skips what they fill in."""
+    cols = [INDEX[c] for c in columns]
+    out = []
+    for it in items:
+        x, xf = it["x"].copy(), it["xf"].copy()
+        x[:, cols] = 0.0
+        xf[:, cols] = 0.0
+        scos = np.zeros_like(it["scos"]) if "scos" in columns else it["scos"]
+        out.append({**it, "x": x, "xf": xf, "scos": scos})
+    return out
+
+
+def measured(support: np.ndarray, right: np.ndarray, rows: Sequence[dict[str, Any]]) -> dict[str, float]:
+    """The figures a part is judged on: ``figures`` at 8%, and refusal averaged over MERIT_FR."""
+    f = figures(support, right, list(rows))
+    f["refused_mean"] = float(
+        np.mean([figures(support, right, list(rows), fr)["refusal_recall_at_fr"] for fr in MERIT_FR])
+    )
+    return {k: round(v, 4) for k, v in f.items()}
+
+
+def scorer_variant(
+    rows: tuple[list[dict[str, Any]], ...], seed: int, rules: Sequence[str] = RULES, picker: bool = True
+) -> dict[str, float]:
+    """The scorer refitted on ``rows`` (training, validation, both named) and measured on validation."""
+    train, val, train_named, val_named = rows
+    scorer, _ = fit_models(train, val, 0.08, seed, rules)
+    if picker:
+        pick, _ = fit_pick(train + train_named, val + val_named, seed, rules)
+        scorer = replace(scorer, pick=pick)
+    items = eligible(val, rules)
+    support, _ = supports_of(scorer, items)
+    out = measured(support, picked_right(scorer, items), items)
+    named = eligible(val_named, rules)
+    ok = np.asarray([it["answerable"] and not it["synthetic"] for it in named])
+    out["top1_document_named"] = round(float(picked_right(scorer, named)[ok].mean()), 4)
+    return out
+
+
+def scorer_table(data: Path, cache: Path, seed: int) -> dict[str, dict[str, float]]:
+    _, rows = features(data, cache, seed)
+    table = {"shipped parts (refitted)": scorer_variant(rows, seed)}
+    for name, columns in SCORER_FAMILIES.items():
+        print(f"scorer without {name}", file=sys.stderr)
+        table[f"without {name}"] = scorer_variant(tuple(zeroed(r, columns) for r in rows), seed)
+    table["without the absent-name rule"] = scorer_variant(rows, seed, rules=("kind",))
+    table["without the kind-of-fact rule"] = scorer_variant(rows, seed, rules=("absent",))
+    table["without the frame-aware picker pair"] = scorer_variant(rows, seed, picker=False)
+    return table
+
+
+def stack_table(data: Path, read: int, target: str) -> dict[str, dict[str, dict[str, float]]]:
+    from qa.answering.reader import FOLDER
+
+    train, _, sets = stack_rows(data, {"shipped": FOLDER}, 10, 12, True, False)
+    variants: dict[str, tuple[str, ...]] = {"shipped inputs (refitted)": ()}
+    variants |= {f"without {name}": (name,) for name in (*PICK_FEATURES, *SUPPORT_FEATURES)}
+    variants |= {f"without {name}": group for name, group in STACK_GROUPS.items()}
+
+    def trial(drop: tuple[str, ...]) -> dict[str, dict[str, float]]:
+        stack = fit(train, read, target, drop)
+        return {name: measured(*outcomes(stack, rows), rows) for name, rows in sets.items()}
+
+    table: dict[str, Any] = {}
+    for label, drop in variants.items():
+        print(f"stack {label}", file=sys.stderr)
+        table[label] = trial(drop)
+    base = means(table["shipped inputs (refitted)"])
+    table["elimination"] = eliminate(
+        base, lambda drop: means(trial(drop)), (*PICK_FEATURES, *SUPPORT_FEATURES)
+    )
+    return table
+
+
+JUDGED_ON = ("top1", "refused_mean", "auc")
+
+
+def earns(base: dict[str, float], without: dict[str, float]) -> bool:
+    """Whether leaving a part out costs at least ``EARNS`` on any figure a part is judged on."""
+    return any(base[k] - without[k] >= EARNS for k in JUDGED_ON)
+
+
+def means(by_set: dict[str, dict[str, float]]) -> dict[str, float]:
+    """Each figure averaged over the validation sets (as the stack's design is chosen)."""
+    return {k: round(float(np.mean([f[k] for f in by_set.values()])), 4) for k in JUDGED_ON}
+
+
+def eliminate(
+    base: dict[str, float], trial: Callable[[tuple[str, ...]], dict[str, float]], parts: Sequence[str]
+) -> list[dict[str, Any]]:
+    """Backward elimination: while some part can be left out (with those already out) at no cost
+    of ``EARNS`` against ``base`` (the figures with every part, so small losses cannot add up),
+    leave out the one whose absence costs least. Each step: the part and the figures without it."""
+    out: tuple[str, ...] = ()
+    steps: list[dict[str, Any]] = []
+    while True:
+        trials = {name: trial((*out, name)) for name in parts if name not in out}
+        free = {name: f for name, f in trials.items() if not earns(base, f)}
+        if not free:
+            return steps
+        name = max(free, key=lambda n: sum(free[n][k] - base[k] for k in JUDGED_ON))
+        out += (name,)
+        steps.append({"left_out": name, **free[name]})
+        print(f"left out {name}: {free[name]}", file=sys.stderr)
+
+
+def _row(label: str, cells: Sequence[float], earned: bool | None) -> str:
+    mark = "" if earned is None else (" | yes" if earned else " | **no**")
+    return f"| {label} | " + " | ".join(f"{c:.3f}" for c in cells) + f"{mark} |"
+
+
+def card_section(report: dict[str, Any]) -> str:
+    """The card's table of what each part earns."""
+    lines = [
+        "## What each part earns (`python -m eval.ablate`)",
+        "",
+        "Each part is left out and the model refitted without it, then measured on validation (never the",
+        f"gold sets). A part earns its place when leaving it out costs at least {EARNS} on answer sentence",
+        "first, unanswerable refused (averaged over 5/8/12/20% false refusals) or AUC; one that does not is deleted.",
+    ]
+    if "stack" in report:
+        table = report["stack"]
+        base = means(table["shipped inputs (refitted)"])
+        sets = list(table["shipped inputs (refitted)"])
+        lines += [
+            "",
+            "**The stack's inputs** (means over its validation sets; then answer sentence first per set):",
+            "",
+            "| left out | answer sentence first | unanswerable refused | AUC | "
+            + " | ".join(f"{name}: first" for name in sets)
+            + " | earns its place |",
+            "|---|---|---|---|" + "---|" * len(sets) + "---|",
+        ]
+        for label, by_set in table.items():
+            if label == "elimination":
+                continue
+            m = means(by_set)
+            earned = None if not label.startswith("without") else earns(base, m)
+            cells = [m[k] for k in JUDGED_ON] + [by_set[name]["top1"] for name in sets]
+            lines.append(_row(label, cells, earned))
+        steps = table["elimination"]
+        lines += [
+            "",
+            "Left out one by one while none of the three means falls by the margin (backward elimination):",
+            "",
+        ]
+        lines += [
+            f"{i}. {s['left_out']}: {s['top1']:.3f} / {s['refused_mean']:.3f} / {s['auc']:.3f}"
+            for i, s in enumerate(steps, 1)
+        ]
+        if not steps:
+            lines.append("None: every input earns its place.")
+    if "scorer" in report:
+        table = report["scorer"]
+        base = table["shipped parts (refitted)"]
+        lines += [
+            "",
+            "**The feature scorer's parts** (refitted on its training rows, measured on its validation split):",
+            "",
+            "| left out | answer sentence first | unanswerable refused | AUC | refused at 8% | near-misses refused "
+            "| answered and right | answer first, document named | earns its place |",
+            "|---|---|---|---|---|---|---|---|---|",
+        ]
+        for label, f in table.items():
+            cells = [f[k] for k in JUDGED_ON] + [
+                f[k]
+                for k in (
+                    "refusal_recall_at_fr",
+                    "near_miss_refusal_at_fr",
+                    "answered_and_right",
+                    "top1_document_named",
+                )
+            ]
+            lines.append(_row(label, cells, None if label == "shipped parts (refitted)" else earns(base, f)))
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--data", type=Path, default=Path("../shared/training"))
+    p.add_argument("--cache", type=Path, default=Settings().local_model_dir / "scorer-training")
+    p.add_argument("--seed", type=int, default=13)
+    p.add_argument("--out", type=Path, default=REPORT, help="the measurements (JSON)")
+    p.add_argument("--only", choices=("scorer", "stack"), default=None, help="measure one kind of part")
+    p.add_argument("--dry-run", action="store_true", help="measure and print; write no card")
+    args = p.parse_args(argv)
+    from qa.answering.reader import FOLDER
+
+    chosen = json.loads((FOLDER / "reader.json").read_text(encoding="utf-8"))["stack"]["validation"]["chosen"]
+    report: dict[str, Any] = {}
+    if args.only != "scorer":
+        report["stack"] = stack_table(args.data, chosen["read"], chosen["support_target"])
+    if args.only != "stack":
+        report["scorer"] = scorer_table(args.data, args.cache, args.seed)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    if args.out.exists():  # a run of one part keeps the other's last measurement
+        report = json.loads(args.out.read_text(encoding="utf-8")) | report
+    args.out.write_text(json.dumps(report, indent=1) + "\n", encoding="utf-8")
+    print(json.dumps(report, indent=1))
+    if args.dry_run:
+        return 0
+    card = FOLDER / "reader.md"
+    card.write_text(
+        with_section(card.read_text(encoding="utf-8"), card_section(report), "ablate"), encoding="utf-8"
+    )
+    print(f"wrote the table into {card}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
