@@ -49,37 +49,14 @@ SCORER_FAMILIES = {  # the scorer's features by what they see (qa/answering/feat
     "rarest term missing": ("miss_s", "miss_p"),
     "names and figures shared": ("names_s", "names_p", "nums_s", "nums_p"),
     "year conflict": ("year_conflict",),
-    "names the record never uses": ("absent_record",),
-    "kind of fact asked and held": (
-        "type_match",
-        "typed_match",
-        "kind_numeric",
-        "kind_date",
-        "kind_name",
-        "kind_list",
-    ),
+    # type_match and absent_record are left in: the rules let through only candidates whose
+    # type_match is 1 and absent_record 0, so as features they weigh nothing; their rules are measured.
+    "kind of fact asked and held": ("typed_match", "kind_numeric", "kind_date", "kind_name", "kind_list"),
     "negation mismatch": ("neg_mismatch",),
     "place in the paragraph": ("first", "position"),
     "sentence shape": ("length", "new_terms", "q_terms"),
     "retrieval rank and paragraph cosine": ("rank_inv", "pcos", "pcos_rel"),
     "sentence cosine (4 sentences embedded)": ("scos", "scos_rel"),
-}
-STACK_GROUPS = {  # inputs of the stack that stand or fall together
-    "every input from the feature scorer": (
-        "scorer's pick",
-        "scorer ranked it",
-        "scorer's probability",
-        "scorer's support (log)",
-        "scorer's probability of the pick",
-        "pick is the scorer's",
-    ),
-    "every coverage input": (
-        "coverage rank",
-        "coverage",
-        "coverage minus the best",
-        "coverage of the pick",
-        "best coverage",
-    ),
 }
 
 
@@ -124,15 +101,24 @@ def scorer_variant(
     return out
 
 
-def scorer_table(data: Path, cache: Path, seed: int) -> dict[str, dict[str, float]]:
+def scorer_table(data: Path, cache: Path, seed: int) -> dict[str, Any]:
     _, rows = features(data, cache, seed)
-    table = {"shipped parts (refitted)": scorer_variant(rows, seed)}
+    table: dict[str, Any] = {"shipped parts (refitted)": scorer_variant(rows, seed)}
     for name, columns in SCORER_FAMILIES.items():
         print(f"scorer without {name}", file=sys.stderr)
         table[f"without {name}"] = scorer_variant(tuple(zeroed(r, columns) for r in rows), seed)
     table["without the absent-name rule"] = scorer_variant(rows, seed, rules=("kind",))
     table["without the kind-of-fact rule"] = scorer_variant(rows, seed, rules=("absent",))
     table["without the frame-aware picker pair"] = scorer_variant(rows, seed, picker=False)
+    # Left out together: only the families that earn nothing alone are tried (a refit takes a minute).
+    base = table["shipped parts (refitted)"]
+    free = [name for name in SCORER_FAMILIES if not earns(base, table[f"without {name}"])]
+
+    def trial(out: tuple[str, ...]) -> dict[str, float]:
+        columns = [c for name in out for c in SCORER_FAMILIES[name]]
+        return scorer_variant(tuple(zeroed(r, columns) for r in rows), seed)
+
+    table["elimination"] = eliminate(base, trial, free)
     return table
 
 
@@ -142,7 +128,6 @@ def stack_table(data: Path, read: int, target: str) -> dict[str, dict[str, dict[
     train, _, sets = stack_rows(data, {"shipped": FOLDER}, 10, 12, True, False)
     variants: dict[str, tuple[str, ...]] = {"shipped inputs (refitted)": ()}
     variants |= {f"without {name}": (name,) for name in (*PICK_FEATURES, *SUPPORT_FEATURES)}
-    variants |= {f"without {name}": group for name, group in STACK_GROUPS.items()}
 
     def trial(drop: tuple[str, ...]) -> dict[str, dict[str, float]]:
         stack = fit(train, read, target, drop)
@@ -231,12 +216,19 @@ def card_section(report: dict[str, Any]) -> str:
             "Left out one by one while none of the three means falls by the margin (backward elimination):",
             "",
         ]
+        lines += _steps(steps) or ["None: every input earns its place."]
+    if "stack_deleted" in report:
+        gone = report["stack_deleted"]
+        m = gone["with_every_input"]
         lines += [
-            f"{i}. {s['left_out']}: {s['top1']:.3f} / {s['refused_mean']:.3f} / {s['auc']:.3f}"
-            for i, s in enumerate(steps, 1)
+            "",
+            f"**Deleted from the stack** (measured at {gone['measured_at']}, {gone['design']}): with all 18 "
+            f"inputs the means were {m['top1']:.3f} / {m['refused_mean']:.3f} / {m['auc']:.3f} (answer sentence "
+            "first / unanswerable refused / AUC); each step left one more out at no cost, and the code that "
+            "computed them is gone:",
+            "",
+            *_steps(gone["steps"]),
         ]
-        if not steps:
-            lines.append("None: every input earns its place.")
     if "scorer" in report:
         table = report["scorer"]
         base = table["shipped parts (refitted)"]
@@ -249,6 +241,8 @@ def card_section(report: dict[str, Any]) -> str:
             "|---|---|---|---|---|---|---|---|---|",
         ]
         for label, f in table.items():
+            if label == "elimination":
+                continue
             cells = [f[k] for k in JUDGED_ON] + [
                 f[k]
                 for k in (
@@ -259,7 +253,17 @@ def card_section(report: dict[str, Any]) -> str:
                 )
             ]
             lines.append(_row(label, cells, None if label == "shipped parts (refitted)" else earns(base, f)))
+        if "elimination" in table:
+            lines += ["", "The families that earn nothing alone, left out together one by one as above:", ""]
+            lines += _steps(table["elimination"]) or ["None can go with the others out."]
     return "\n".join(lines)
+
+
+def _steps(steps: Sequence[dict[str, Any]]) -> list[str]:
+    return [
+        f"{i}. {s['left_out']}: {s['top1']:.3f} / {s['refused_mean']:.3f} / {s['auc']:.3f}"
+        for i, s in enumerate(steps, 1)
+    ]
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -58,12 +58,7 @@ def seen(row: dict[str, Any], n: int, reader: str = "shipped") -> Seen | None:
     if not read or row["absent"]:
         return None
     return Seen(
-        tuple(read),
-        tuple(row[reader][i] for i in read),
-        tuple(row["cov"]),
-        tuple(row["scorer_order"]),
-        tuple(row["scorer_p"]),
-        row["today_support"],
+        tuple(read), tuple(row[reader][i] for i in read), tuple(row["scorer_order"]), tuple(row["scorer_p"])
     )
 
 
@@ -75,9 +70,10 @@ def _linear(x: np.ndarray, y: np.ndarray, c: float = 1.0) -> Linear:
     return Linear(mean, scale, m.coef_[0], float(m.intercept_[0]))
 
 
-TARGETS = {  # what the support is: the reader's or the scorer's own, or a model taught a target
+# What the support is: the reader's own, or a model taught a target. (The scorer's own support is
+# the default judge, "pick": its table is the card's.)
+TARGETS = {
     "reader": "the reader's best score",
-    "scorer": "the feature scorer's support",
     "right": "a model of whether the pick is right",
     "answerable": "a model of whether the record answers",
 }
@@ -100,7 +96,7 @@ def _linear_without(x: np.ndarray, y: np.ndarray, names: Sequence[str], drop: Co
 def fit(rows: list[dict[str, Any]], n: int, target: str, drop: Collection[str] = ()) -> Stack:
     """The pick model on every read candidate (right or not); the support model on each question's
     pick, taught ``target``: "right" (the pick answers), "answerable" (the record can answer); or
-    not taught: "reader", the reader's best score alone, or "scorer", the scorer's support. Inputs
+    not taught: "reader", the reader's best score alone. Inputs
     named in ``drop`` are left out of either model."""
     views = [(r, s) for r in rows if (s := seen(r, n)) is not None]
     x = np.vstack([pick_rows(s) for _, s in views])
@@ -113,10 +109,9 @@ def fit(rows: list[dict[str, Any]], n: int, target: str, drop: Collection[str] =
         right.append(r["y"][s.read[int(np.argmax(logits))]])
         answerable.append(r["answerable"])
     xq = np.vstack(q)
-    if target in ("reader", "scorer"):
+    if target == "reader":
         k = len(SUPPORT_FEATURES)
-        one = "best reader score" if target == "reader" else "scorer's support (log)"
-        support = Linear(np.zeros(k), np.ones(k), np.eye(k)[SUPPORT_FEATURES.index(one)], 0.0)
+        support = Linear(np.zeros(k), np.ones(k), np.eye(k)[SUPPORT_FEATURES.index("best reader score")], 0.0)
     else:
         taught = np.asarray(right if target == "right" else answerable, dtype=int)
         support = _linear_without(xq, taught, SUPPORT_FEATURES, drop)
@@ -313,7 +308,6 @@ def card_section(report: dict[str, Any]) -> str:
     sizes = report["validation_questions"]
     support_of = {
         "reader": "the reader's best score among what it read, calibrated",
-        "scorer": "the feature scorer's support, calibrated",
         "right": "a second logistic model over the pick (taught whether the pick is right)",
         "answerable": "a second logistic model over the pick (taught whether the record can answer)",
     }
@@ -322,7 +316,7 @@ def card_section(report: dict[str, Any]) -> str:
         "",
         f"With `EXHIBITQA_JUDGE=reader` the reader reads the {chosen['read']} candidates covering most of the question's",
         "rare words and every candidate on the feature scorer's short list; a logistic model over each read",
-        "candidate's reader score, its coverage rank and the scorer's view of it picks the sentence",
+        "candidate's reader score and the scorer's probability of it picks the sentence",
         f"(`qa/answering/stack.py`); the support is {support_of[chosen['support_target']]};",
         f"below {chosen['threshold']} (8% false refusals over the validation sets together) the answer is refused.",
         f"Fitted by `python -m eval.fit_stack` on {report['training_questions']:,} questions asked of the training",

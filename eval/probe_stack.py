@@ -99,8 +99,11 @@ def report(rows: list[dict[str, Any]], readers: list[str]) -> dict[str, dict[str
 
 
 def rows_folder(readers: dict[str, Path], n: int, seed: int) -> Path:
-    """Where the rows of these readers' scores are kept: a new model file makes new rows."""
-    h = hashlib.md5(f"{ROWS_VERSION} {n} {seed}".encode())
+    """Where the rows of these readers' scores are kept: a new model file (a reader's, or the
+    feature scorer's, whose order and probabilities the rows hold) makes new rows."""
+    from qa.answering.scorer import MODEL_PATH
+
+    h = hashlib.md5(f"{ROWS_VERSION} {n} {seed}".encode() + MODEL_PATH.read_bytes())
     for name, folder in sorted(readers.items()):
         meta = json.loads((folder / "reader.json").read_text(encoding="utf-8"))
         h.update(name.encode() + (folder / meta.get("model", "reader.onnx")).read_bytes())

@@ -13,7 +13,6 @@ import pytest
 from qa.answering.scorer import Linear
 from qa.answering.stack import (
     PICK_FEATURES,
-    RANK_CAP,
     SUPPORT_FEATURES,
     Seen,
     Stack,
@@ -41,14 +40,7 @@ def test_the_reader_reads_the_best_covering_and_the_scorers_list(
 
 
 def _seen(**kw: Any) -> Seen:
-    base: dict[str, Any] = {
-        "read": (0, 2),
-        "reader": (1.5, -0.5),
-        "coverage": (0.8, 0.1, 0.4),
-        "scorer_order": (2,),
-        "scorer_p": (0.7,),
-        "support": 0.3,
-    }
+    base: dict[str, Any] = {"read": (0, 2), "reader": (1.5, -0.5), "scorer_order": (2,), "scorer_p": (0.7,)}
     return Seen(**(base | kw))
 
 
@@ -56,82 +48,29 @@ def test_pick_rows_describe_each_read_candidate() -> None:
     x = pick_rows(_seen())
     assert x.shape == (2, len(PICK_FEATURES))
     first, second = (dict(zip(PICK_FEATURES, row, strict=True)) for row in x)
-    assert first == pytest.approx(
-        {
-            "reader score": 1.5,
-            "reader score minus the best read": 0.0,
-            "coverage rank": 0,
-            "coverage": 0.8,
-            "coverage minus the best": 0.0,
-            "scorer's pick": 0.0,
-            "scorer ranked it": 0.0,
-            "scorer's probability": 0.0,
-        }
-    )
-    assert second == pytest.approx(
-        {
-            "reader score": -0.5,
-            "reader score minus the best read": -2.0,
-            "coverage rank": 1,
-            "coverage": 0.4,
-            "coverage minus the best": -0.4,
-            "scorer's pick": 1.0,
-            "scorer ranked it": 1.0,
-            "scorer's probability": 0.7,
-        }
-    )
+    # candidate 0 is off the scorer's short list: its probability is 0
+    assert first == pytest.approx({"reader score": 1.5, "scorer's probability": 0.0})
+    assert second == pytest.approx({"reader score": -0.5, "scorer's probability": 0.7})
 
 
-def test_a_far_coverage_rank_is_capped() -> None:
-    cov = tuple(1.0 - i / 40 for i in range(40))
-    x = pick_rows(_seen(read=(39,), reader=(0.0,), coverage=cov, scorer_order=(), scorer_p=()))
-    assert x[0, PICK_FEATURES.index("coverage rank")] == RANK_CAP
+def test_nothing_read_gives_no_rows() -> None:
+    assert pick_rows(_seen(read=(), reader=(), scorer_order=(), scorer_p=())).shape == (0, len(PICK_FEATURES))
 
 
 @pytest.mark.parametrize(
-    ("logits", "pick", "lead"),
+    ("logits", "reader", "expected"),
     [
-        ([0.5, 2.0], 1, 1.5),
-        ([3.0, 2.0], 0, 1.0),
-        ([1.0, 1.0], 0, 0.0),  # a tie: the first read
+        ([0.5, 2.0], (1.5, -0.5), (2.0, 1.5)),  # the pick's logit, the reader's best score
+        ([3.0, 2.0], (-1.0, -0.5), (3.0, -0.5)),  # the reader's best need not be the pick
+        ([1.0], (0.2,), (1.0, 0.2)),
     ],
 )
-def test_the_support_row_describes_the_highest_logit(logits: list[float], pick: int, lead: float) -> None:
-    s = _seen()
-    row = dict(zip(SUPPORT_FEATURES, support_row(s, np.asarray(logits)), strict=True))
-    assert row["pick logit"] == logits[pick]
-    assert row["pick logit minus the runner-up's"] == pytest.approx(lead)
-    assert row["reader score of the pick"] == s.reader[pick]
-    assert row["pick is the scorer's"] == float(s.read[pick] == 2)
-    assert row["scorer's support (log)"] == pytest.approx(np.log(0.3))
-
-
-@pytest.mark.parametrize(
-    ("reader", "relative"),
-    [
-        ((1.5, -0.5), 1.0),  # median of two is their mean
-        ((2.0, 0.0, -1.0), 2.0),
-        ((-3.0, -3.5, -4.0), 0.5),  # low throughout, yet clearly ahead: the same as higher scores
-        ((0.7,), 0.0),  # alone: nothing to stand out from
-    ],
-)
-def test_the_support_row_sets_the_best_reader_score_against_the_median_read(
-    reader: tuple[float, ...], relative: float
+def test_the_support_row_is_the_pick_logit_and_the_best_reader_score(
+    logits: list[float], reader: tuple[float, ...], expected: tuple[float, float]
 ) -> None:
-    s = _seen(
-        read=tuple(range(len(reader))),
-        reader=reader,
-        coverage=(0.5,) * len(reader),
-        scorer_order=(),
-        scorer_p=(),
-    )
-    row = dict(zip(SUPPORT_FEATURES, support_row(s, np.asarray(reader)), strict=True))
-    assert row["best reader score minus the median read"] == pytest.approx(relative)
-
-
-def test_a_lone_candidate_leads_by_a_fixed_margin() -> None:
-    s = _seen(read=(0,), reader=(1.0,))
-    assert support_row(s, np.asarray([0.2]))[1] == pytest.approx(4.0)
+    s = _seen(read=tuple(range(len(reader))), reader=reader, scorer_order=(), scorer_p=())
+    row = dict(zip(SUPPORT_FEATURES, support_row(s, np.asarray(logits)), strict=True))
+    assert row == pytest.approx(dict(zip(SUPPORT_FEATURES, expected, strict=True)))
 
 
 def _linear(coef: list[float], intercept: float = 0.0) -> Linear:

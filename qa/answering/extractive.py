@@ -149,14 +149,15 @@ class ExtractiveAnswerer:
         seen = Seen(
             tuple(read),
             tuple(float(v) for v in self.reader.scores(question, [views[i] for i in read])),
-            tuple(cov),
             tuple(order),
             tuple(s.probability for s in ranked),
-            scored.support,
         )
         picks, support = self.reader.stack.judge(seen)
         return Judgement(
-            tuple(Scored(every[i], p) for i, p in picks), support, q.kind.kind, reason=asks_reason(question)
+            tuple(Scored(every[i], p) for i, p in picks),
+            support,
+            q.kind.kind,
+            reason=asks_reason(question),
         )
 
     def _top(self, rank: Linear, x: np.ndarray) -> list[int]:
