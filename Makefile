@@ -11,7 +11,7 @@ EXHIBITS ?= data/exhibits
 # The second record, for its gold set's eval (eval/gold/record2.jsonl) and the CI gate on it.
 RECORD2_STORE ?= .r2store
 
-.PHONY: run test soak load test-random index index-record2 eval eval-reader local local-speed local-native train-reader train-late train-scorer train-opinion lint clean chromium
+.PHONY: run test soak load test-random index index-record2 eval eval-reader local local-speed local-native train-reader train-late train-scorer train-opinion ablate lint clean chromium
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -96,6 +96,12 @@ train-late: $(STAMP)
 # Retrain the answer scorer on ../shared/training (writes qa/answering/scorer.json and .md).
 train-scorer: $(STAMP)
 	$(BIN)/python -m eval.train_scorer --data ../shared/training
+
+# What each part of the judgement earns (eval/ablate.py): every input of the reader's stack and
+# every feature family and rule of the scorer left out, refitted and measured on validation; the
+# table goes into the reader's card (the scorer's rows take ~45 min the first time, then minutes).
+ablate: $(STAMP)
+	$(BIN)/python -m eval.ablate --data ../shared/training
 
 # Refit the second opinion (qa/answering/opinion.json and .md): the local model judges the
 # scorer's answers to a sample of the same training questions (about 3 s each), then the two

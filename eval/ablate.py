@@ -1,6 +1,7 @@
 """What each part of the judgement earns: every family of the feature scorer's hand features, its
 two rules, its picker pair, and each input of the reader's stack, measured on validation with and
-without it (the reader's card lists the table; parts that earn nothing are deleted).
+without it (the reader's card lists the table, and the code of a part that earns nothing goes:
+the stack's 14 such inputs are gone; the scorer's await its retraining, see the card).
 
     python -m eval.ablate --data ../shared/training
 
