@@ -27,7 +27,8 @@ from typing import Any
 
 import numpy as np
 
-from eval.calibrate import fit_models, fit_pick, validate, write_card
+from eval.calibrate import fit_models, fit_pick, validate
+from eval.scorer_card import write_card
 from qa.answering.features import candidates, read_question, rows
 from qa.cites import normalize
 from qa.settings import Settings
