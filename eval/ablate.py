@@ -21,6 +21,7 @@ gold sets are never read.
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import sys
 from collections.abc import Callable, Sequence
@@ -104,21 +105,22 @@ def scorer_variant(
 
 def scorer_table(data: Path, cache: Path, seed: int) -> dict[str, Any]:
     _, rows = features(data, cache, seed)
-    table: dict[str, Any] = {"shipped parts (refitted)": scorer_variant(rows, seed)}
-    for name, columns in SCORER_FAMILIES.items():
-        print(f"scorer without {name}", file=sys.stderr)
-        table[f"without {name}"] = scorer_variant(tuple(zeroed(r, columns) for r in rows), seed)
-    table["without the absent-name rule"] = scorer_variant(rows, seed, rules=("kind",))
-    table["without the kind-of-fact rule"] = scorer_variant(rows, seed, rules=("absent",))
-    table["without the frame-aware picker pair"] = scorer_variant(rows, seed, picker=False)
-    # Left out together: only the families that earn nothing alone are tried (a refit takes a minute).
-    base = table["shipped parts (refitted)"]
-    free = [name for name in SCORER_FAMILIES if not earns(base, table[f"without {name}"])]
 
+    @functools.cache  # elimination's first round asks again for what the table measured (a refit: a minute)
     def trial(out: tuple[str, ...]) -> dict[str, float]:
         columns = [c for name in out for c in SCORER_FAMILIES[name]]
         return scorer_variant(tuple(zeroed(r, columns) for r in rows), seed)
 
+    table: dict[str, Any] = {"shipped parts (refitted)": trial(())}
+    for name in SCORER_FAMILIES:
+        print(f"scorer without {name}", file=sys.stderr)
+        table[f"without {name}"] = trial((name,))
+    table["without the absent-name rule"] = scorer_variant(rows, seed, rules=("kind",))
+    table["without the kind-of-fact rule"] = scorer_variant(rows, seed, rules=("absent",))
+    table["without the frame-aware picker pair"] = scorer_variant(rows, seed, picker=False)
+    # Left out together: only the families that earn nothing alone are tried.
+    base = table["shipped parts (refitted)"]
+    free = [name for name in SCORER_FAMILIES if not earns(base, table[f"without {name}"])]
     table["elimination"] = eliminate(base, trial, free)
     return table
 
@@ -130,6 +132,7 @@ def stack_table(data: Path, read: int, target: str) -> dict[str, dict[str, dict[
     variants: dict[str, tuple[str, ...]] = {"shipped inputs (refitted)": ()}
     variants |= {f"without {name}": (name,) for name in (*PICK_FEATURES, *SUPPORT_FEATURES)}
 
+    @functools.cache  # elimination's first round asks again for what the table measured
     def trial(drop: tuple[str, ...]) -> dict[str, dict[str, float]]:
         stack = fit(train, read, target, drop)
         return {name: measured(*outcomes(stack, rows), rows) for name, rows in sets.items()}
