@@ -21,6 +21,7 @@ import json
 import random
 import re
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -29,7 +30,7 @@ import numpy as np
 
 from eval.calibrate import fit_models, fit_pick, validate
 from eval.scorer_card import write_card
-from qa.answering.features import candidates, read_question, rows
+from qa.answering.features import Candidate, candidates, read_question, rows
 from qa.cites import normalize
 from qa.settings import Settings
 from qa.text import split_sentences
@@ -177,9 +178,16 @@ def write_record(split: Split, folder: Path) -> Path:
     return path
 
 
-def featurise(split: Split, cache: Path, settings: Settings, name: str = "") -> list[dict[str, Any]]:
+def featurise(
+    split: Split,
+    cache: Path,
+    settings: Settings,
+    name: str = "",
+    label: Callable[[Item, Candidate], bool] | None = None,
+) -> list[dict[str, Any]]:
     """Per question: candidate rows (plain and frame-aware), every candidate's sentence cosine,
-    labels (cached under ``name``, by default the split's)."""
+    labels (cached under ``name``, by default the split's; ``label`` says whether a candidate is
+    right, by default when its sentence holds an answer)."""
     from index.store import build
     from qa.retrieve import Retriever
 
@@ -197,6 +205,7 @@ def featurise(split: Split, cache: Path, settings: Settings, name: str = "") -> 
         b"".join(Path(str(m.__file__)).read_bytes() for m in (features_module, questions_module, text_module))
         + record.read_bytes()
         + "\n".join(it.question for it in split.items).encode()
+        + (label.__name__.encode() if label else b"")
     ).hexdigest()
     if out_file.exists() and "key" in (z := np.load(out_file)).files and str(z["key"]) == key:
         return _load(out_file)
@@ -223,7 +232,9 @@ def featurise(split: Split, cache: Path, settings: Settings, name: str = "") -> 
         context = normalize(it.context)
         answers = [normalize(a) for a in it.answers]
         y = [
-            bool(answers)
+            label(it, c)
+            if label
+            else bool(answers)
             and normalize(c.passage.paragraph.text) in context
             and any(a and a in normalize(c.sentence) for a in answers)
             for c in cands

@@ -113,3 +113,23 @@ def test_named_card_sections_are_replaced_independently(name: str) -> None:
     assert (section_of(twice, name) or "").strip() == "second"
     assert (section_of(twice, other) or "").strip() == "theirs"
     assert section_of("no sections", name) is None
+
+
+def test_a_scorer_part_is_judged_on_the_means_over_its_validation_sets() -> None:
+    from eval.ablate import SQUAD, card_section
+
+    f = {"top1": 0.6, "refused_mean": 0.3, "auc": 0.6, "near_miss_refusal_at_fr": 0.2}
+    squad = f | {"top1_document_named": 0.5}
+    table = {
+        "shipped parts (refitted)": {SQUAD: squad, "Analyst questions": f},
+        # the analyst set alone loses 0.01: the mean loses the margin, so the part earns its place
+        "without a": {SQUAD: squad, "Analyst questions": f | {"top1": 0.59}},
+        "without b": {SQUAD: squad | {"top1": 0.61}, "Analyst questions": f | {"top1": 0.595}},
+        "elimination": [{"left_out": "b", "top1": 0.6025, "refused_mean": 0.3, "auc": 0.6}],
+    }
+    lines = card_section({"scorer": table}).splitlines()
+    row = {line.split(" | ")[0].strip("| "): line for line in lines if line.startswith("| without")}
+    assert row["without a"].endswith("| yes |") and "| 0.595 |" in row["without a"]
+    assert row["without b"].endswith("| **no** |")
+    assert f"{SQUAD}: first" in card_section({"scorer": table})
+    assert "1. b: 0.603 / 0.300 / 0.600" in lines
