@@ -35,15 +35,22 @@ def test_zeroed_leaves_out_exactly_the_named_columns(columns: tuple[str, ...]) -
 
 
 @pytest.mark.parametrize(
-    "rules, kept",
-    [(("kind", "absent"), [0]), (("kind",), [0, 2]), (("absent",), [0, 1]), ((), [0, 1, 2])],
+    "rules, absent, kept",
+    [
+        (("kind", "absent"), False, [0, 2]),
+        (("kind", "absent"), True, []),  # a question naming what the record never mentions
+        (("kind",), True, [0, 2]),
+        (("absent",), False, [0, 1, 2]),
+        (("absent",), True, []),
+        ((), True, [0, 1, 2]),
+    ],
 )
-def test_eligible_applies_only_the_rules_named(rules: tuple[str, ...], kept: list[int]) -> None:
+def test_eligible_applies_only_the_rules_named(rules: tuple[str, ...], absent: bool, kept: list[int]) -> None:
     x = np.zeros((3, len(FEATURES)), dtype=np.float32)
-    x[:, INDEX["type_match"]] = [1, 0, 1]
-    x[:, INDEX["absent_record"]] = [0, 0, 1]
-    item = {"x": x, "xf": x, "scos": np.arange(3.0), "y": np.asarray([True, False, False])}
-    (out,) = eligible([item], rules)
+    kind = np.asarray([True, False, True])  # which candidates hold the kind of fact asked for
+    item = {"x": x, "xf": x, "scos": np.arange(3.0), "y": np.asarray([True, False, False]), "kind": kind}
+    (out,) = eligible([item | {"absent": absent}], rules)
+    assert out["kind"].tolist() == kind[kept].tolist()
     assert out["scos"].tolist() == [float(i) for i in kept]
 
 
