@@ -198,12 +198,16 @@ def stack_rows(
         "training_contract_questions": len(train) - squad_questions,
         "training_analyst_questions": len(made),
     }
-    sets = {
+    return train + made, counts, validation_sets(data, readers, contracts)
+
+
+def validation_sets(data: Path, readers: dict[str, Path], contracts: int) -> dict[str, list[dict[str, Any]]]:
+    """Each validation set's rows (``eval.probe_stack``'s, collected once per model)."""
+    return {
         "SQuAD articles": validation_rows(data, readers),
         "CUAD contracts": contract_rows(data, readers, contracts),
         "Analyst questions": analyst_rows(data, readers),
     }
-    return train + made, counts, sets
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -37,11 +37,12 @@ from eval.record_groups import (
     validation_sample,
 )
 from eval.train_scorer import Split
+from qa.cites import normalize
 from qa.settings import Settings
 
 ROWS = Path.home() / ".cache" / "exhibitqa" / "stack-rows"  # a folder per reader model and sample
 WORK = Path.home() / ".cache" / "exhibitqa" / "probe-stack"  # the indexed records
-ROWS_VERSION = 2  # of what a row holds: a change makes new rows, not reused ones
+ROWS_VERSION = 3  # of what a row holds: a change makes new rows, not reused ones
 
 
 def collect(split: Split, work: Path, readers: dict[str, Path]) -> list[dict[str, Any]]:
@@ -59,6 +60,12 @@ def collect(split: Split, work: Path, readers: dict[str, Path]) -> list[dict[str
         row["scorer_p"] = [round(s.probability, 5) for s in j.ranked if s.candidate in at]
         row["cov_order"] = reading_order(a.question.weights, a.views)
         row["cov"] = [round(v, 4) for v in coverages(a.question.weights, a.views)]
+        # Which paragraph each candidate cites, and whether it is the one the question was asked
+        # of: what a second quoted sentence adds to the answer's cites (eval.fit_extras).
+        row["para"] = [[c.passage.paragraph.exhibit, c.passage.paragraph.number] for c in a.candidates]
+        context = normalize(a.item.context)
+        row["asked_of"] = [normalize(c.passage.paragraph.text) in context for c in a.candidates]
+        row["gather"] = j.kind == "list" or j.reason  # the answer may gather more sentences
         # Each reader reads the union of what either order puts in its first 8.
         read = sorted(set(row["scorer_order"][:8]) | set(row["cov_order"][:8]))
         for name, r in models.items():

@@ -41,10 +41,11 @@ FEATURES = (
     "cov_focus",  # cov_s, each term weighted by the share of retrieved paragraphs that lack it
     "focus_rel",  # cov_focus minus the best cov_focus among the candidates
 )
-# Deleted (eval/ablate.py, measured on the scorer's validation split at 06f2059; the card
-# qa/answering/reader/reader.md lists the table): year conflict, the kind-of-fact columns, place
-# in the paragraph, sentence shape and adjacent term pairs earned nothing; the kind of fact held
-# and the names the record never uses are rules (candidates(), Question.absent), not columns.
+# Deleted (eval/ablate.py, measured at 00c8400 on the scorer's validation split and the stack's
+# CUAD and analyst sets; the card qa/answering/reader/reader.md lists the table): year conflict,
+# the kind-of-fact columns, place in the paragraph, sentence shape and adjacent term pairs earned
+# nothing; the kind of fact held and the names the record never uses are rules (candidates(),
+# Question.absent), not columns.
 INDEX = {name: i for i, name in enumerate(FEATURES)}
 
 # "No. 6" and "No 6" number a document or an item: not a negation.
