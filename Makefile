@@ -79,11 +79,13 @@ local-native: $(LOCAL_STAMP)
 # Train the reader (qa/answering/reader/, card reader/reader.md) on ../shared/training: resumable
 # (checkpoints in ~/.cache/exhibitqa/reader; run it again to continue), then exported to int8
 # ONNX, calibrated and thresholded on the validation articles; then the stack that weighs it with
-# the feature scorer is fitted on questions asked of 10 training records (~1 h to ask, resumable).
+# the feature scorer is fitted on questions asked of 10 training records (~1 h to ask, resumable),
+# and what quoting a second sentence does to the cites is measured (eval/second_sentences.py).
 train-reader: $(STAMP)
 	$(BIN)/python -m eval.train_reader --data ../shared/training
 	$(BIN)/python -m eval.fit_reader --data ../shared/training
 	$(BIN)/python -m eval.fit_stack --data ../shared/training
+	$(BIN)/python -m eval.second_sentences --data ../shared/training
 
 # The late-interaction reader measured against the shipped one (eval/train_late.py; its figures are
 # in the reader's card): the frozen base model's token vectors cached once under

@@ -61,7 +61,7 @@ def collect(split: Split, work: Path, readers: dict[str, Path]) -> list[dict[str
         row["cov_order"] = reading_order(a.question.weights, a.views)
         row["cov"] = [round(v, 4) for v in coverages(a.question.weights, a.views)]
         # Which paragraph each candidate cites, and whether it is the one the question was asked
-        # of: what a second quoted sentence adds to the answer's cites (eval.fit_extras).
+        # of: what a second quoted sentence adds to the answer's cites (eval.second_sentences).
         row["para"] = [[c.passage.paragraph.exhibit, c.passage.paragraph.number] for c in a.candidates]
         context = normalize(a.item.context)
         row["asked_of"] = [normalize(c.passage.paragraph.text) in context for c in a.candidates]

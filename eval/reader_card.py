@@ -36,7 +36,7 @@ def _pct(x: float) -> str:
 
 
 # Sections other scripts write into the card, by name (their writers): a rewrite keeps them.
-WRITERS = {"stack": "eval.fit_stack", "ablate": "eval.ablate"}
+WRITERS = {"stack": "eval.fit_stack", "ablate": "eval.ablate", "second": "eval.second_sentences"}
 
 
 def markers(name: str = "stack") -> tuple[str, str]:

@@ -1,15 +1,17 @@
-"""When an answer quotes a second sentence: the share of the best sentence's probability a
-runner-up needs, measured for each judge on the stack's validation sets (never the gold sets).
+"""What quoting a second sentence does to an answer's cites, per judge, measured on the stack's
+validation sets (never the gold sets); the curve goes into the reader's card.
 
-    python -m eval.fit_extras --data ../shared/training
+    python -m eval.second_sentences --data ../shared/training
 
-A runner-up nearly as likely as the best often holds the part of the fact the best only frames,
-but a runner-up from another paragraph is a second cite, and a wrong cite is worse than no
-answer. For each share (1: never a second sentence) it measures, on the questions a judge answers
-that do not gather sentences (list and why questions keep their own rule): citation precision (a
-cite is right when its paragraph is the one the question was asked of; every cite of an
-unanswerable question is wrong, as the gold sets count) and the answerable questions whose quote
-holds an answer sentence. The rows are ``eval.probe_stack``'s, with the shipped stack.
+A runner-up nearly as likely as the best often holds the part of the fact the best only frames
+(the answerer quotes it at >= 0.8 of the best's probability, ``ExtractiveAnswerer._chosen``), but
+a runner-up from another paragraph is a second cite, and a wrong cite is worse than no answer.
+For each share (1: never a second sentence) it measures, on the questions a judge answers that do
+not gather sentences (list and why questions keep their own rule): citation precision (a cite is
+right when its paragraph is the one the question was asked of; every cite of an unanswerable
+question is wrong, as the gold sets count), the answerable questions whose quote holds an answer
+sentence, and how often a second sentence is quoted. The rows are ``eval.probe_stack``'s, judged
+by the shipped stack.
 """
 
 from __future__ import annotations
@@ -20,10 +22,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
-from eval.ablate import EARNS
 from eval.fit_stack import seen, validation_sets
+from eval.reader_card import with_section
 from qa.answering.stack import Stack
 
 SHARES = tuple(round(0.5 + 0.05 * i, 2) for i in range(11))  # 0.5 .. 1.0
@@ -79,16 +79,30 @@ def measure(
     return out
 
 
-def chosen_share(curves: dict[str, dict[str, dict[str, float]]]) -> float:
-    """The lowest share whose precision, averaged over the sets, is within ``EARNS`` of never
-    quoting a second sentence: a second sentence may add what the first only frames, never cost
-    a wrong cite more than the margin."""
-
-    def precision(share: str) -> float:
-        return float(np.mean([c[share]["citation_precision"] for c in curves.values()]))
-
-    alone = precision(f"{SHARES[-1]:.2f}")
-    return min(s for s in SHARES if precision(f"{s:.2f}") >= alone - EARNS)
+def card_section(report: dict[str, dict[str, dict[str, dict[str, float]]]], shares: Sequence[str]) -> str:
+    """The card's table: per judge and set, precision / answers quoted / second sentences at ``shares``."""
+    lines = [
+        "## Second sentences (`python -m eval.second_sentences`)",
+        "",
+        "A runner-up is quoted beside the best sentence when its probability is at least a share of the "
+        "best's (0.8, every judge). Per share, on the validation questions each judge answers (list and why "
+        "questions excepted): citation precision / answerable questions whose quote holds an answer "
+        "sentence / answers quoting a second sentence. A cite is right when its paragraph is the one the "
+        "question was asked of; every cite of an unanswerable question is wrong.",
+        "",
+        "| judge | set | " + " | ".join(f"share {s}" for s in shares) + " |",
+        "|---|---|" + "---|" * len(shares),
+    ]
+    for judge, curves in report.items():
+        for name, curve in curves.items():
+            cells = [
+                " / ".join(
+                    f"{curve[s][k]:.3f}" for k in ("citation_precision", "answer_quoted", "second_sentence")
+                )
+                for s in shares
+            ]
+            lines.append(f"| {judge} | {name} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -106,11 +120,14 @@ def main(argv: list[str] | None = None) -> int:
         "reader": float(meta["stack"]["threshold"]),
     }
     sets = validation_sets(args.data, {"shipped": FOLDER}, 12)
-    report = {}
-    for judge in JUDGES:
-        curves = {name: measure(rows, judge, stack, thresholds[judge]) for name, rows in sets.items()}
-        report[judge] = {"chosen": chosen_share(curves), "curves": curves}
+    report = {
+        judge: {name: measure(rows, judge, stack, thresholds[judge]) for name, rows in sets.items()}
+        for judge in JUDGES
+    }
     print(json.dumps(report, indent=1))
+    card = FOLDER / "reader.md"
+    section = card_section(report, ("0.60", "0.70", "0.80", "0.90", "1.00"))
+    card.write_text(with_section(card.read_text(encoding="utf-8"), section, "second"), encoding="utf-8")
     return 0
 
 

@@ -1,4 +1,4 @@
-"""eval.fit_extras: when a second sentence is quoted, and what it does to the cites."""
+"""eval.second_sentences: when a second sentence is quoted, and what it does to the cites."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from eval.fit_extras import SHARES, chosen_share, measure, quoted
+from eval.second_sentences import card_section, measure, quoted
 from qa.answering.scorer import Linear
 from qa.answering.stack import Stack
 
@@ -73,11 +73,8 @@ def test_a_runner_up_from_the_same_paragraph_costs_no_cite_but_one_from_another_
     assert all(math.isnan(refused[k]) for k in ("citation_precision", "second_sentence"))
 
 
-def test_the_share_chosen_is_the_lowest_within_the_margin_of_never_adding() -> None:
-    def curve(precisions: dict[float, float]) -> dict[str, dict[str, float]]:
-        return {f"{s:.2f}": {"citation_precision": precisions.get(s, 0.9)} for s in SHARES}
-
-    flat = {"a": curve({}), "b": curve({})}
-    assert chosen_share(flat) == SHARES[0]  # a second sentence never costs a cite: quote it
-    falling = {"a": curve({0.5: 0.8, 0.55: 0.85, 0.6: 0.897}), "b": curve({0.5: 0.8, 0.55: 0.85})}
-    assert chosen_share(falling) == 0.6  # 0.8985 on the mean, within 0.005 of 0.9
+def test_the_card_table_has_a_row_per_judge_and_set() -> None:
+    cell = {"citation_precision": 0.5, "answer_quoted": 0.75, "second_sentence": 0.125}
+    report = {"pick": {"SQuAD": {"0.80": cell, "1.00": cell | {"second_sentence": 0.0}}}}
+    text = card_section(report, ("0.80", "1.00"))
+    assert "| pick | SQuAD | 0.500 / 0.750 / 0.125 | 0.500 / 0.750 / 0.000 |" in text.splitlines()
