@@ -235,23 +235,12 @@ def card_section(report: dict[str, Any]) -> str:
     if "stack" in report:
         table = report["stack"]
         base = means(table["shipped inputs (refitted)"])
-        sets = list(table["shipped inputs (refitted)"])
         lines += [
             "",
             "**The stack's inputs** (means over its validation sets; then answer sentence first per set):",
             "",
-            "| left out | answer sentence first | unanswerable refused | AUC | "
-            + " | ".join(f"{name}: first" for name in sets)
-            + " | earns its place |",
-            "|---|---|---|---|" + "---|" * len(sets) + "---|",
+            *_by_set_table(table, {}, lambda by_set: earns(base, means(by_set))),
         ]
-        for label, by_set in table.items():
-            if label == "elimination":
-                continue
-            m = means(by_set)
-            earned = None if not label.startswith("without") else earns(base, m)
-            cells = [m[k] for k in JUDGED_ON] + [by_set[name]["top1"] for name in sets]
-            lines.append(_row(label, cells, earned))
         steps = table["elimination"]
         lines += [
             "",
@@ -295,30 +284,48 @@ def card_section(report: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def _by_set_table(
+    table: dict[str, Any],
+    extra: dict[str, Callable[[dict[str, dict[str, float]]], float]],
+    earned: Callable[[dict[str, dict[str, float]]], bool],
+) -> list[str]:
+    """A row per variant of ``table`` (the first is the base, unmarked): the means, answer sentence
+    first per set, the ``extra`` columns, and whether the part left out earns its place."""
+    first = next(iter(table))
+    sets = list(table[first])
+    lines = [
+        "| left out | answer sentence first | unanswerable refused | AUC | "
+        + " | ".join([f"{name}: first" for name in sets] + list(extra))
+        + " | earns its place |",
+        "|---|---|---|---|" + "---|" * (len(sets) + len(extra)) + "---|",
+    ]
+    for label, by_set in table.items():
+        if label.startswith("elimination"):
+            continue
+        m = means(by_set)
+        cells = [m[k] for k in JUDGED_ON] + [by_set[name]["top1"] for name in sets]
+        cells += [column(by_set) for column in extra.values()]
+        lines.append(_row(label, cells, None if label == first else earned(by_set)))
+    return lines
+
+
 def _scorer_lines(table: dict[str, Any], title: str) -> list[str]:
     base = table["shipped parts (refitted)"]
-    sets = list(table["shipped parts (refitted)"])
     lines = [
         "",
         f"{title} (refitted on its training rows; means over its own validation split and the stack's CUAD "
         "and analyst sets, then answer sentence first per set, near-misses refused at 8% and answer first "
         "with the document named, both on its split; a part earns its place on the means or on its split):",
         "",
-        "| left out | answer sentence first | unanswerable refused | AUC | "
-        + " | ".join(f"{name}: first" for name in sets)
-        + " | near-misses refused | first, document named | earns its place |",
-        "|---|---|---|---|" + "---|" * len(sets) + "---|---|---|",
+        *_by_set_table(
+            table,
+            {
+                "near-misses refused": lambda by_set: by_set[SQUAD]["near_miss_refusal_at_fr"],
+                "first, document named": lambda by_set: by_set[SQUAD]["top1_document_named"],
+            },
+            lambda by_set: scorer_earns(base, by_set),
+        ),
     ]
-    for label, by_set in table.items():
-        if label == "elimination":
-            continue
-        m = means(by_set)
-        squad = by_set[SQUAD]
-        cells = [m[k] for k in JUDGED_ON] + [by_set[name]["top1"] for name in sets]
-        cells += [squad["near_miss_refusal_at_fr"], squad["top1_document_named"]]
-        lines.append(
-            _row(label, cells, None if label == "shipped parts (refitted)" else scorer_earns(base, by_set))
-        )
     if "elimination" in table:
         lines += ["", "The families that earn nothing alone, left out together one by one as above:", ""]
         lines += _steps(table["elimination"]) or ["None can go with the others out."]
