@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from qa.answering.features import with_sentence_cosines
+from qa.answering.features import INDEX, with_sentence_cosines
 from qa.answering.scorer import Linear, Scorer, sigmoid, support_inputs
 
 EMBED_TOP = 4  # candidates embedded per question before reranking (answer time: ~30 ms each)
@@ -30,12 +30,11 @@ def eligible(items: Sequence[dict[str, Any]], rules: Sequence[str] = RULES) -> l
         x = it["x"]
         keep = np.ones(len(x), dtype=bool)
         if "kind" in rules:
-            keep &= it["kind"]
-        if "absent" in rules and it["absent"]:
-            keep[:] = False
+            keep &= x[:, INDEX["type_match"]] == 1
+        if "absent" in rules:
+            keep &= x[:, INDEX["absent_record"]] == 0
         framed = {"xf": it["xf"][keep]} if "xf" in it else {}
-        kept = {"x": x[keep], "scos": it["scos"][keep], "y": it["y"][keep], "kind": it["kind"][keep]}
-        out.append({**it, **kept, **framed})
+        out.append({**it, "x": x[keep], "scos": it["scos"][keep], "y": it["y"][keep], **framed})
     return out
 
 

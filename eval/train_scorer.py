@@ -178,21 +178,6 @@ def write_record(split: Split, folder: Path) -> Path:
     return path
 
 
-def rows_key(split: Split, record: Path, label: Callable[[Item, Candidate], bool] | None = None) -> str:
-    """What the cached rows of ``split`` depend on: the feature code (with the question and text
-    rules it calls), the questions, the record and how candidates are labelled, nothing else here."""
-    import qa.answering.features as features_module
-    import qa.questions as questions_module
-    import qa.text as text_module
-
-    return hashlib.md5(
-        b"".join(Path(str(m.__file__)).read_bytes() for m in (features_module, questions_module, text_module))
-        + record.read_bytes()
-        + "\n".join(it.question for it in split.items).encode()
-        + (label.__name__.encode() if label else b"")
-    ).hexdigest()
-
-
 def featurise(
     split: Split,
     cache: Path,
@@ -210,7 +195,18 @@ def featurise(
     record = write_record(split, cache)
     s = settings.model_copy(update={"store": cache / f"{split.name}.store"})
     build([record], s)
-    key = rows_key(split, record, label)
+    # The rows depend on the feature code (with the question and text rules it calls), the
+    # questions and the record, nothing else here.
+    import qa.answering.features as features_module
+    import qa.questions as questions_module
+    import qa.text as text_module
+
+    key = hashlib.md5(
+        b"".join(Path(str(m.__file__)).read_bytes() for m in (features_module, questions_module, text_module))
+        + record.read_bytes()
+        + "\n".join(it.question for it in split.items).encode()
+        + (label.__name__.encode() if label else b"")
+    ).hexdigest()
     if out_file.exists() and "key" in (z := np.load(out_file)).files and str(z["key"]) == key:
         return _load(out_file)
     retriever = Retriever(s)
@@ -249,9 +245,6 @@ def featurise(
                 "xf": rows(q, cands, pcos, framed=True),
                 "scos": np.asarray([float(vectors[c.sentence] @ qv) for c in cands], dtype=np.float32),
                 "y": np.asarray(y, dtype=bool),
-                # What the answerer's rules see (calibrate.eligible): the kind of fact held, names absent.
-                "kind": np.asarray([c.type_match for c in cands], dtype=bool),
-                "absent": bool(q.absent),
                 "answerable": bool(answers),
                 "synthetic": it.synthetic,
             }
@@ -263,14 +256,12 @@ def featurise(
 def _save(path: Path, items: list[dict[str, Any]], key: str) -> None:
     arrays: dict[str, Any] = {"key": np.asarray(key)}
     for i, it in enumerate(items):
-        arrays[f"x{i}"], arrays[f"f{i}"], arrays[f"s{i}"], arrays[f"y{i}"], arrays[f"k{i}"] = (
+        arrays[f"x{i}"], arrays[f"f{i}"], arrays[f"s{i}"], arrays[f"y{i}"] = (
             it["x"],
             it["xf"],
             it["scos"],
             it["y"],
-            it["kind"],
         )
-    arrays["absent"] = np.asarray([it["absent"] for it in items])
     arrays["answerable"] = np.asarray([it["answerable"] for it in items])
     arrays["synthetic"] = np.asarray([it["synthetic"] for it in items])
     np.savez_compressed(path, **arrays)
@@ -284,12 +275,10 @@ def _load(path: Path) -> list[dict[str, Any]]:
             "xf": z[f"f{i}"],
             "scos": z[f"s{i}"],
             "y": z[f"y{i}"],
-            "kind": z[f"k{i}"],
-            "absent": bool(absent),
             "answerable": bool(a),
             "synthetic": bool(s),
         }
-        for i, (absent, a, s) in enumerate(zip(z["absent"], z["answerable"], z["synthetic"], strict=True))
+        for i, (a, s) in enumerate(zip(z["answerable"], z["synthetic"], strict=True))
     ]
 
 

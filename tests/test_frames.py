@@ -89,7 +89,7 @@ def test_frame_aware_rows_leave_out_the_names_and_figures_the_documents_title_ho
     assert framed[answer, INDEX["cov_s"]] > plain[answer, INDEX["cov_s"]]
     assert framed[answer, INDEX["cov_s"]] == framed[:, INDEX["cov_s"]].max()
     # Columns about the sentence's place and retrieval are the same.
-    same = [INDEX[f] for f in ("neg_mismatch", "rank_inv", "pcos", "pcos_rel")]
+    same = [INDEX[f] for f in ("first", "position", "length", "rank_inv", "pcos", "type_match")]
     assert np.array_equal(plain[:, same], framed[:, same])
 
 
@@ -168,6 +168,7 @@ def test_fit_pick_learns_from_the_frame_aware_rows() -> None:
     def question() -> dict[str, object]:
         n = 5
         x = rng.normal(0, 1, (n, len(FEATURES))).astype(np.float32)
+        x[:, INDEX["type_match"]], x[:, INDEX["absent_record"]] = 1.0, 0.0
         xf = x.copy()
         j = int(rng.integers(n))
         xf[j, INDEX["names_s"]] += 4.0  # only the frame-aware rows tell the answer apart
@@ -178,8 +179,6 @@ def test_fit_pick_learns_from_the_frame_aware_rows() -> None:
             "xf": xf,
             "scos": x[:, INDEX["scos"]].copy(),
             "y": y,
-            "kind": np.ones(n, dtype=bool),
-            "absent": False,
             "answerable": True,
             "synthetic": False,
         }

@@ -8,6 +8,7 @@ function builds the rows at training time (``eval.train_scorer``) and when answe
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -25,31 +26,42 @@ FEATURES = (
     "cov_s",  # idf-weighted share of the question's terms in the sentence
     "cov_p",  # ... in its paragraph
     "cov_win",  # ... in the sentence and its neighbours
+    "bigram_s",  # share of the question's adjacent term pairs found adjacent in the sentence
     "miss_s",  # rarest question term missing from the sentence (its idf over the question's highest)
     "miss_p",  # ... missing from the paragraph
+    "absent_record",  # the question's names and figures the record never uses (0, 0.5, 1)
     "names_s",  # share of the question's names in the sentence
     "names_p",  # ... in the paragraph
     "nums_s",  # share of the question's numbers and years in the sentence
     "nums_p",  # ... in the paragraph
+    "year_conflict",  # the question names a year; the paragraph names others but not it
+    "type_match",  # the sentence holds the kind of fact asked for, beyond what the question gives
+    "typed_match",  # type_match for a question that asks for a number, date, name or list
+    "kind_numeric",
+    "kind_date",
+    "kind_name",
+    "kind_list",
     "neg_mismatch",  # one of question and sentence is negated, the other not
+    "first",  # the paragraph's first sentence
+    "position",  # where in the paragraph, 0..1
+    "length",  # log words of the sentence
+    "new_terms",  # share of the sentence's terms the question does not use
     "rank_inv",  # 1 / (1 + retrieval rank of the paragraph)
     "pcos",  # cosine of question and the paragraph's stored vector
     "pcos_rel",  # pcos minus the best pcos among the passages
     "scos",  # cosine of question and sentence (the paragraph's when the sentence is not embedded)
     "scos_rel",  # scos minus the best scos among the candidates
     "cov_rel",  # cov_s minus the best cov_s among the candidates
+    "q_terms",  # log of the question's content terms
     "cov_focus",  # cov_s, each term weighted by the share of retrieved paragraphs that lack it
     "focus_rel",  # cov_focus minus the best cov_focus among the candidates
 )
-# Deleted (eval/ablate.py, measured at 00c8400 on the scorer's validation split and the stack's
-# CUAD and analyst sets; the card qa/answering/reader/reader.md lists the table): year conflict,
-# the kind-of-fact columns, place in the paragraph, sentence shape and adjacent term pairs earned
-# nothing; the kind of fact held and the names the record never uses are rules (candidates(),
-# Question.absent), not columns.
 INDEX = {name: i for i, name in enumerate(FEATURES)}
 
 # "No. 6" and "No 6" number a document or an item: not a negation.
 _NEGATION_RE = re.compile(r"\b(?:not|no(?!\.?\s*\d)|never|none|neither|nor|without|cannot|n't)\b|n't\b", re.I)
+# "2021", "FY2021", "2021-22": a year however it is prefixed.
+_YEAR_RE = re.compile(r"(?<!\d)(?:1[5-9]|20)\d\d(?!\d)")
 _MIN_SENTENCE_CHARS = 12
 
 
@@ -89,8 +101,10 @@ class Question:
     text: str
     kind: QuestionType
     weights: dict[str, float]
+    bigrams: frozenset[tuple[str, str]]
     names: tuple[str, ...]
     numbers: tuple[str, ...]
+    years: frozenset[str]
     absent: tuple[str, ...]  # names and figures the record never uses
     negated: bool
 
@@ -105,8 +119,10 @@ def read_question(question: str, tools: Toolkit) -> Question:
         # In the question's order: summed in a set's order, which changes from process to
         # process (string hashing), the same weights gave coverages differing in the last bits.
         weights={t: tools.idf(t) for t in dict.fromkeys(q_terms)},
+        bigrams=frozenset(zip(q_terms, q_terms[1:], strict=False)),
         names=tuple(w for w in words if not w[0].isdigit()),
         numbers=tuple(w for w in words if w[0].isdigit()),
+        years=frozenset(_YEAR_RE.findall(question)),
         absent=tuple(w for w in words if not mentioned(w, tools)),
         negated=negated(question),
     )
@@ -182,6 +198,8 @@ def rows(
         return x
     best_pcos = max(pcos) if len(pcos) else 0.0
     para_cache: dict[int, tuple[set[str], list[str]]] = {}
+    kinds = {"numeric": "kind_numeric", "date": "kind_date", "name": "kind_name", "list": "kind_list"}
+    q_terms = len(q.weights)
     weights = _without_frames(q.weights, cands) if framed else q.weights
     focus = _focus_weights(weights, cands)
     for j, c in enumerate(cands):
@@ -189,24 +207,39 @@ def rows(
         if c.rank not in para_cache:
             para_cache[c.rank] = (set(terms(text)), split_sentences(text))
         p_terms, sentences = para_cache[c.rank]
-        s_terms = set(terms(c.sentence))
+        s_list = terms(c.sentence)
+        s_terms = set(s_list)
         around = " ".join(sentences[max(0, c.index - 1) : c.index + 2])
+        pairs = set(zip(s_list, s_list[1:], strict=False))
+        sent_years = set(_YEAR_RE.findall(text))
         row = x[j]
         row[INDEX["cov_s"]] = coverage(weights, s_terms)
         row[INDEX["cov_p"]] = coverage(weights, p_terms)
         row[INDEX["cov_win"]] = coverage(weights, set(terms(around)))
+        row[INDEX["bigram_s"]] = len(q.bigrams & pairs) / len(q.bigrams) if q.bigrams else 0.0
         row[INDEX["miss_s"]] = _missing(weights, s_terms)
         row[INDEX["miss_p"]] = _missing(weights, p_terms)
+        row[INDEX["absent_record"]] = min(len(q.absent), 2) / 2
         names, numbers = _unframed(q, c.passage) if framed else (q.names, q.numbers)
         row[INDEX["names_s"]] = _share(names, c.sentence)
         row[INDEX["names_p"]] = _share(names, text)
         row[INDEX["nums_s"]] = _share(numbers, c.sentence)
         row[INDEX["nums_p"]] = _share(numbers, text)
+        row[INDEX["year_conflict"]] = float(bool(q.years and sent_years and not (q.years & sent_years)))
+        row[INDEX["type_match"]] = float(c.type_match)
+        row[INDEX["typed_match"]] = float(c.type_match and q.kind.kind != "other")
+        if q.kind.kind in kinds:
+            row[INDEX[kinds[q.kind.kind]]] = 1.0
         row[INDEX["neg_mismatch"]] = float(q.negated != negated(c.sentence))
+        row[INDEX["first"]] = float(c.index == 0)
+        row[INDEX["position"]] = c.index / max(1, len(sentences) - 1)
+        row[INDEX["length"]] = math.log1p(len(c.sentence.split())) / 4
+        row[INDEX["new_terms"]] = len(s_terms - set(q.weights)) / len(s_terms) if s_terms else 0.0
         row[INDEX["rank_inv"]] = 1 / (1 + c.rank)
         row[INDEX["pcos"]] = pcos[c.rank]
         row[INDEX["pcos_rel"]] = pcos[c.rank] - best_pcos
         row[INDEX["scos"]] = scos.get(j, pcos[c.rank])
+        row[INDEX["q_terms"]] = math.log1p(q_terms) / 3
         row[INDEX["cov_focus"]] = coverage(focus, s_terms)
     x[:, INDEX["scos_rel"]] = x[:, INDEX["scos"]] - x[:, INDEX["scos"]].max()
     x[:, INDEX["cov_rel"]] = x[:, INDEX["cov_s"]] - x[:, INDEX["cov_s"]].max()
