@@ -5,8 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from eval.ablate import EARNS, earns, eliminate, means, zeroed
+from eval.ablate import zeroed
+from eval.ablate_card import card_section
 from eval.calibrate import eligible
+from eval.earning import EARNS, SQUAD, earns, eliminate, means, scorer_earns
 from eval.fit_stack import _linear_without
 from eval.reader_card import markers, section_of, with_section
 from qa.answering.features import FEATURES, INDEX
@@ -116,8 +118,6 @@ def test_named_card_sections_are_replaced_independently(name: str) -> None:
 
 
 def test_a_scorer_part_is_judged_on_the_means_over_its_validation_sets() -> None:
-    from eval.ablate import SQUAD, card_section
-
     f = {"top1": 0.6, "refused_mean": 0.3, "auc": 0.6, "near_miss_mean": 0.2}
     squad = f | {"top1_document_named": 0.5}
     table = {
@@ -149,8 +149,6 @@ def test_a_scorer_part_is_judged_on_the_means_over_its_validation_sets() -> None
 def test_a_scorer_part_earns_its_place_on_any_figure_it_is_judged_on(
     squad: dict[str, float], analyst: dict[str, float], expected: bool
 ) -> None:
-    from eval.ablate import SQUAD, scorer_earns
-
     f = {"top1": 0.6, "refused_mean": 0.3, "auc": 0.6, "near_miss_mean": 0.2}
     cuad = f | {"near_miss_mean": float("nan")}  # no near-misses: left out of their mean
     base = {SQUAD: f, "CUAD contracts": cuad, "Analyst questions": f}
