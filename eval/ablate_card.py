@@ -20,7 +20,9 @@ def card_section(report: dict[str, Any]) -> str:
         "",
         "Each part is left out and the model refitted without it, then measured on validation (never the",
         f"gold sets). A part earns its place when leaving it out costs at least {EARNS} on answer sentence",
-        "first, unanswerable refused (averaged over 5/8/12/20% false refusals) or AUC; one that does not is deleted.",
+        "first, unanswerable refused (averaged over 5/8/12/20% false refusals) or AUC (a scorer part on its own",
+        "split and near-misses refused too); one that does not is deleted if the gold sets' CI floors still hold",
+        "without it (for the scorer's, they did not: below).",
     ]
     if "stack" in report:
         table = report["stack"]
